@@ -1,0 +1,61 @@
+//! Time, always passed in by the caller.
+//!
+//! This crate never reads a clock: `SystemTime::now()` panics on `wasm32-unknown-unknown`, and
+//! tests must be able to pin the time.
+
+use core::time::Duration;
+use der::DateTime;
+use x509_cert::time::Time;
+
+use crate::{Error, Result};
+
+/// Seconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixTime(pub u64);
+
+/// One day, in seconds.
+pub(crate) const DAY: u64 = 86_400;
+
+impl UnixTime {
+    /// From seconds since the epoch.
+    pub const fn from_secs(secs: u64) -> Self {
+        UnixTime(secs)
+    }
+
+    /// Seconds since the epoch.
+    pub const fn as_secs(self) -> u64 {
+        self.0
+    }
+
+    /// This time plus `secs` seconds, saturating.
+    #[must_use]
+    pub const fn plus_secs(self, secs: u64) -> Self {
+        UnixTime(self.0.saturating_add(secs))
+    }
+
+    /// This time minus `secs` seconds, saturating at the epoch.
+    #[must_use]
+    pub const fn minus_secs(self, secs: u64) -> Self {
+        UnixTime(self.0.saturating_sub(secs))
+    }
+
+    /// Reads an X.509 `Time`.
+    pub fn from_x509(t: &Time) -> Self {
+        UnixTime(t.to_unix_duration().as_secs())
+    }
+
+    /// Encodes as an X.509 `Time`: UTCTime through 2049, GeneralizedTime from 2050
+    /// ([RFC 5280 §4.1.2.5](https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5)).
+    ///
+    /// # Errors
+    /// If the time is beyond what GeneralizedTime can hold (year 9999).
+    pub fn to_x509(self) -> Result<Time> {
+        let dt = DateTime::from_unix_duration(Duration::from_secs(self.0))
+            .map_err(Error::der("time"))?;
+        if dt.year() < 2050 {
+            Ok(Time::UtcTime(der::asn1::UtcTime::from_date_time(dt).map_err(Error::der("UTCTime"))?))
+        } else {
+            Ok(Time::GeneralTime(der::asn1::GeneralizedTime::from_date_time(dt)))
+        }
+    }
+}
