@@ -145,7 +145,7 @@ impl Gpgsm {
         std::fs::create_dir_all(&home).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
-        std::fs::write(home.join("gpgsm.conf"), "disable-crl-checks\ndisable-ocsp\ndisable-dirmngr\n").unwrap();
+        std::fs::write(home.join("gpgsm.conf"), "disable-crl-checks\ndisable-ocsp\ndisable-dirmngr\n# gpgsm 2.2 cannot process nameConstraints and refuses certificates that carry them\n# (critical, as RFC 5280 requires) unless told to skip them.\nignore-cert-extension 2.5.29.30\n").unwrap();
         std::fs::write(home.join("gpg-agent.conf"), "allow-loopback-pinentry\n").unwrap();
         Gpgsm { home }
     }

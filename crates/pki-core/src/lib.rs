@@ -13,7 +13,9 @@ mod error;
 pub mod key;
 pub mod address;
 pub mod cert;
+pub mod cms;
 pub(crate) mod oid;
+pub mod path;
 pub mod sign;
 pub mod time;
 

@@ -1,0 +1,313 @@
+//! Building EnvelopedData and AuthEnvelopedData.
+
+use alloc::vec::Vec;
+use aes::{Aes128, Aes256};
+use cms::{
+    authenveloped_data::AuthEnvelopedData,
+    content_info::CmsVersion,
+    enveloped_data::{
+        EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo,
+        KeyTransRecipientInfo, OriginatorIdentifierOrKey, OriginatorPublicKey,
+        RecipientEncryptedKey, RecipientIdentifier, RecipientInfo, RecipientInfos,
+    },
+};
+use der::{Any, Encode, Sequence, asn1::{BitString, OctetString, SetOfVec}};
+use rand_core::CryptoRng;
+use sha2::Sha256;
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+use zeroize::Zeroizing;
+
+use crate::{Error, PublicKey, Result, oid};
+
+/// The content-encryption algorithm.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ContentCipher {
+    /// EnvelopedData, AES-256-CBC. The default; every client opens it.
+    #[default]
+    Aes256Cbc,
+    /// EnvelopedData, AES-128-CBC.
+    Aes128Cbc,
+    /// AuthEnvelopedData (RFC 5083), AES-256-GCM (RFC 5084). Only for clients that advertise
+    /// it: gpgsm, NSS/Thunderbird and Outlook cannot open it.
+    Aes256Gcm,
+}
+
+impl ContentCipher {
+    fn key_len(self) -> usize {
+        match self {
+            ContentCipher::Aes128Cbc => 16,
+            ContentCipher::Aes256Cbc | ContentCipher::Aes256Gcm => 32,
+        }
+    }
+}
+
+/// How the content key reaches a recipient.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyTransport {
+    /// RSA PKCS#1 v1.5 for RSA certificates, ECDH with the SHA-256 KDF for P-256 ones.
+    #[default]
+    Default,
+    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256 (RFC 8017, RFC 4055 parameters).
+    RsaOaepSha256,
+}
+
+/// `ECC-CMS-SharedInfo` ([RFC 5753 §7.2](https://www.rfc-editor.org/rfc/rfc5753#section-7.2)):
+/// ```text
+/// ECC-CMS-SharedInfo ::= SEQUENCE {
+///     keyInfo         AlgorithmIdentifier,
+///     entityUInfo [0] EXPLICIT OCTET STRING OPTIONAL,
+///     suppPubInfo [2] EXPLICIT OCTET STRING }
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub(crate) struct EccCmsSharedInfo {
+    pub(crate) key_info: AlgorithmIdentifierOwned,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    pub(crate) entity_u_info: Option<OctetString>,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT")]
+    pub(crate) supp_pub_info: OctetString,
+}
+
+/// `GCMParameters` ([RFC 5084 §3.2](https://www.rfc-editor.org/rfc/rfc5084#section-3.2)):
+/// ```text
+/// GCMParameters ::= SEQUENCE {
+///     aes-nonce        OCTET STRING, -- recommended size is 12 octets
+///     aes-ICVlen       AES-GCM-ICVlen DEFAULT 12 }
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub(crate) struct GcmParameters {
+    pub(crate) nonce: OctetString,
+    #[asn1(default = "default_icv_len")]
+    pub(crate) icv_len: u8,
+}
+
+fn default_icv_len() -> u8 {
+    12
+}
+
+struct Recipient {
+    cert: Certificate,
+    key: PublicKey,
+    transport: KeyTransport,
+}
+
+/// An EnvelopedData (or AuthEnvelopedData) under construction: pick the cipher, add
+/// recipients, [`seal`](Envelope::seal).
+///
+/// ```
+/// # use pki_core::cms::{Envelope, ContentCipher};
+/// # fn demo(cert: &x509_cert::Certificate, rng: &mut impl rand_core::CryptoRng) -> pki_core::Result<Vec<u8>> {
+/// let der = Envelope::new(ContentCipher::default()).recipient(cert)?.seal(b"Content-Type: text/plain\r\n\r\nhi\r\n", rng)?;
+/// # Ok(der) }
+/// ```
+pub struct Envelope {
+    cipher: ContentCipher,
+    recipients: Vec<Recipient>,
+}
+
+impl Envelope {
+    /// Starts an envelope with the given content cipher.
+    pub fn new(cipher: ContentCipher) -> Self {
+        Envelope { cipher, recipients: Vec::new() }
+    }
+
+    /// Adds a recipient with the default key transport for its key type.
+    ///
+    /// # Errors
+    /// If the certificate's key is not RSA or P-256.
+    pub fn recipient(self, cert: &Certificate) -> Result<Self> {
+        self.recipient_with(cert, KeyTransport::Default)
+    }
+
+    /// Adds a recipient with a chosen key transport.
+    ///
+    /// # Errors
+    /// If the key type does not fit the transport (OAEP needs RSA), or is unsupported.
+    pub fn recipient_with(mut self, cert: &Certificate, transport: KeyTransport) -> Result<Self> {
+        let key = PublicKey::from_spki(cert.tbs_certificate().subject_public_key_info())?;
+        match (&key, transport) {
+            (PublicKey::Rsa(_), _) | (PublicKey::P256(_), KeyTransport::Default) => {}
+            _ => return Err(Error::InvalidKey { reason: "key type does not fit the key transport" }),
+        }
+        self.recipients.push(Recipient { cert: cert.clone(), key, transport });
+        Ok(self)
+    }
+
+    /// Encrypts `content` and returns the DER `ContentInfo`.
+    ///
+    /// # Errors
+    /// [`Error::Cms`] without recipients; RNG or encoding failures.
+    pub fn seal<R: CryptoRng + ?Sized>(&self, content: &[u8], rng: &mut R) -> Result<Vec<u8>> {
+        if self.recipients.is_empty() {
+            return Err(Error::Cms { reason: "an envelope needs at least one recipient" });
+        }
+        let mut cek = Zeroizing::new(alloc::vec![0u8; self.cipher.key_len()]);
+        rng.fill_bytes(&mut cek);
+        let mut infos = Vec::with_capacity(self.recipients.len());
+        for r in &self.recipients {
+            infos.push(recipient_info(r, &cek, rng)?);
+        }
+        let recip_infos = RecipientInfos(SetOfVec::try_from(infos).map_err(Error::der("RecipientInfos"))?);
+        let any_v2 = infos_need_v2(&recip_infos);
+        match self.cipher {
+            ContentCipher::Aes256Cbc | ContentCipher::Aes128Cbc => {
+                let encrypted_content = cbc_encrypt(self.cipher, &cek, content, rng)?;
+                let ed = EnvelopedData {
+                    version: if any_v2 { CmsVersion::V2 } else { CmsVersion::V0 },
+                    originator_info: None,
+                    recip_infos,
+                    encrypted_content,
+                    unprotected_attrs: None,
+                };
+                super::content_info(oid::CT_ENVELOPED_DATA, &ed)
+            }
+            ContentCipher::Aes256Gcm => {
+                let (auth_encrypted_content_info, mac) = gcm_encrypt(&cek, content, rng)?;
+                let aed = AuthEnvelopedData {
+                    version: CmsVersion::V0,
+                    originator_info: None,
+                    recip_infos,
+                    auth_encrypted_content_info,
+                    auth_attrs: None,
+                    mac,
+                    unauth_attrs: None,
+                };
+                super::content_info(oid::CT_AUTH_ENVELOPED_DATA, &aed)
+            }
+        }
+    }
+}
+
+/// RFC 5652 §6.1: version 2 if any RecipientInfo is a KARI (or has version other than 0).
+fn infos_need_v2(infos: &RecipientInfos) -> bool {
+    infos.0.iter().any(|ri| !matches!(ri, RecipientInfo::Ktri(k) if k.version == CmsVersion::V0))
+}
+
+fn recipient_info<R: CryptoRng + ?Sized>(r: &Recipient, cek: &[u8], rng: &mut R) -> Result<RecipientInfo> {
+    let rid = super::issuer_and_serial(&r.cert);
+    let fail = |_| Error::InvalidKey { reason: "RSA encryption failed" };
+    match (&r.key, r.transport) {
+        (PublicKey::Rsa(k), KeyTransport::Default) => Ok(RecipientInfo::Ktri(KeyTransRecipientInfo {
+            version: CmsVersion::V0,
+            rid: RecipientIdentifier::IssuerAndSerialNumber(rid),
+            key_enc_alg: AlgorithmIdentifierOwned { oid: oid::RSA_ENCRYPTION, parameters: Some(der::asn1::Null.into()) },
+            enc_key: octets(&k.pkcs1v15_encrypt_with_rng(rng, cek).map_err(fail)?)?,
+        })),
+        (PublicKey::Rsa(k), KeyTransport::RsaOaepSha256) => {
+            let params = pkcs1::RsaOaepParams::new::<Sha256>();
+            Ok(RecipientInfo::Ktri(KeyTransRecipientInfo {
+                version: CmsVersion::V0,
+                rid: RecipientIdentifier::IssuerAndSerialNumber(rid),
+                key_enc_alg: AlgorithmIdentifierOwned {
+                    oid: oid::RSAES_OAEP,
+                    parameters: Some(Any::encode_from(&params).map_err(Error::der("RSAES-OAEP-params"))?),
+                },
+                enc_key: octets(&k.oaep_encrypt_with_rng::<Sha256, _>(rng, cek).map_err(fail)?)?,
+            }))
+        }
+        (PublicKey::P256(k), KeyTransport::Default) => ecdh_recipient(k, KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(rid), cek, rng),
+        _ => Err(Error::InvalidKey { reason: "key type does not fit the key transport" }),
+    }
+}
+
+/// KeyAgreeRecipientInfo with an ephemeral-static ECDH on P-256
+/// ([RFC 5753 §3.1.1](https://www.rfc-editor.org/rfc/rfc5753#section-3.1.1)): the ANSI X9.63
+/// KDF with SHA-256 over the shared secret and `ECC-CMS-SharedInfo` gives the KEK, and AES-256
+/// key wrap (RFC 3394) wraps the content key under it.
+fn ecdh_recipient<R: CryptoRng + ?Sized>(recipient: &p256::PublicKey, rid: KeyAgreeRecipientIdentifier, cek: &[u8], rng: &mut R) -> Result<RecipientInfo> {
+    use elliptic_curve::{Generate, sec1::ToSec1Point};
+    let eph = elliptic_curve::ecdh::EphemeralSecret::<p256::NistP256>::generate_from_rng(rng);
+    let eph_point = eph.public_key().to_sec1_point(false);
+    let shared = eph.diffie_hellman(recipient);
+    let wrap_alg = AlgorithmIdentifierOwned { oid: oid::AES256_WRAP, parameters: None };
+    let kek = derive_kek(shared.raw_secret_bytes(), &wrap_alg, None, super::open::KdfHash::Sha256, 32)?;
+    let wrapped = aes_wrap(&kek, cek)?;
+    Ok(RecipientInfo::Kari(KeyAgreeRecipientInfo {
+        version: CmsVersion::V3,
+        originator: OriginatorIdentifierOrKey::OriginatorKey(OriginatorPublicKey {
+            algorithm: AlgorithmIdentifierOwned { oid: oid::EC_PUBLIC_KEY, parameters: None },
+            public_key: BitString::from_bytes(eph_point.as_bytes()).map_err(Error::der("originator key"))?,
+        }),
+        ukm: None,
+        key_enc_alg: AlgorithmIdentifierOwned {
+            oid: oid::DH_SINGLE_PASS_STD_DH_SHA256KDF,
+            parameters: Some(Any::encode_from(&wrap_alg).map_err(Error::der("key wrap algorithm"))?),
+        },
+        recipient_enc_keys: alloc::vec![RecipientEncryptedKey { rid, enc_key: octets(&wrapped)? }],
+    }))
+}
+
+/// X9.63 KDF over `ECC-CMS-SharedInfo`, producing a KEK of `kek_len` octets.
+pub(crate) fn derive_kek(z: &[u8], wrap_alg: &AlgorithmIdentifierOwned, ukm: Option<OctetString>, hash: super::open::KdfHash, kek_len: usize) -> Result<Zeroizing<Vec<u8>>> {
+    let bits = u32::try_from(kek_len * 8).map_err(|_| Error::Cms { reason: "KEK length" })?;
+    let shared_info = EccCmsSharedInfo {
+        key_info: wrap_alg.clone(),
+        entity_u_info: ukm,
+        supp_pub_info: octets(&bits.to_be_bytes())?,
+    }
+    .to_der()
+    .map_err(Error::der("ECC-CMS-SharedInfo"))?;
+    let mut kek = Zeroizing::new(alloc::vec![0u8; kek_len]);
+    let r = match hash {
+        super::open::KdfHash::Sha1 => ansi_x963_kdf::derive_key_into::<sha1::Sha1>(z, &shared_info, &mut kek),
+        super::open::KdfHash::Sha256 => ansi_x963_kdf::derive_key_into::<Sha256>(z, &shared_info, &mut kek),
+        super::open::KdfHash::Sha384 => ansi_x963_kdf::derive_key_into::<sha2::Sha384>(z, &shared_info, &mut kek),
+        super::open::KdfHash::Sha512 => ansi_x963_kdf::derive_key_into::<sha2::Sha512>(z, &shared_info, &mut kek),
+    };
+    r.map_err(|_| Error::Cms { reason: "KDF failed" })?;
+    Ok(kek)
+}
+
+fn aes_wrap(kek: &[u8], cek: &[u8]) -> Result<Vec<u8>> {
+    use aes_kw::{AesKw, KeyInit};
+    let mut out = alloc::vec![0u8; cek.len() + 8];
+    let e = |_| Error::Cms { reason: "AES key wrap failed" };
+    AesKw::<Aes256>::new_from_slice(kek).map_err(|_| Error::Cms { reason: "KEK length" })?.wrap_key(cek, &mut out).map_err(e)?;
+    Ok(out)
+}
+
+fn cbc_encrypt<R: CryptoRng + ?Sized>(cipher: ContentCipher, cek: &[u8], content: &[u8], rng: &mut R) -> Result<EncryptedContentInfo> {
+    use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+    let mut iv = [0u8; 16];
+    rng.fill_bytes(&mut iv);
+    let len_err = |_| Error::Cms { reason: "content key length" };
+    let (alg, ct) = match cipher {
+        ContentCipher::Aes128Cbc => (oid::AES128_CBC, cbc::Encryptor::<Aes128>::new_from_slices(cek, &iv).map_err(len_err)?.encrypt_padded_vec::<Pkcs7>(content)),
+        _ => (oid::AES256_CBC, cbc::Encryptor::<Aes256>::new_from_slices(cek, &iv).map_err(len_err)?.encrypt_padded_vec::<Pkcs7>(content)),
+    };
+    Ok(EncryptedContentInfo {
+        content_type: oid::CT_DATA,
+        content_enc_alg: AlgorithmIdentifierOwned {
+            oid: alg,
+            parameters: Some(Any::encode_from(&octets(&iv)?).map_err(Error::der("IV"))?),
+        },
+        encrypted_content: Some(octets(&ct)?),
+    })
+}
+
+fn gcm_encrypt<R: CryptoRng + ?Sized>(cek: &[u8], content: &[u8], rng: &mut R) -> Result<(EncryptedContentInfo, OctetString)> {
+    use aes_gcm::{Aes256Gcm, KeyInit, aead::Aead};
+    let mut nonce = [0u8; 12];
+    rng.fill_bytes(&mut nonce);
+    let gcm = Aes256Gcm::new_from_slice(cek).map_err(|_| Error::Cms { reason: "content key length" })?;
+    let sealed = gcm.encrypt(&nonce.into(), content).map_err(|_| Error::Cms { reason: "AES-GCM encryption failed" })?;
+    let (ct, tag) = sealed.split_at(sealed.len().saturating_sub(16));
+    let params = GcmParameters { nonce: octets(&nonce)?, icv_len: 16 };
+    Ok((
+        EncryptedContentInfo {
+            content_type: oid::CT_DATA,
+            content_enc_alg: AlgorithmIdentifierOwned {
+                oid: oid::AES256_GCM,
+                parameters: Some(Any::encode_from(&params).map_err(Error::der("GCMParameters"))?),
+            },
+            encrypted_content: Some(octets(ct)?),
+        },
+        octets(tag)?,
+    ))
+}
+
+fn octets(b: &[u8]) -> Result<OctetString> {
+    OctetString::new(b).map_err(Error::der("OCTET STRING"))
+}

@@ -1,0 +1,299 @@
+//! Opening EnvelopedData and AuthEnvelopedData.
+//!
+//! Reads what this crate writes and what OpenSSL, gpgsm and NSS write: DER or BER (OpenSSL's
+//! `-stream`), RSA PKCS#1 v1.5 and RSA-OAEP (SHA-1 or SHA-256) key transport, ECDH with the
+//! SHA-1, SHA-256, SHA-384 or SHA-512 KDF and AES key wrap, AES-CBC and AES-GCM content.
+//!
+//! # No padding oracle
+//! RSA PKCS#1 v1.5 decryption uses implicit rejection (the `rsa` crate's): a bad padding yields
+//! a deterministic synthetic key instead of an error. A synthetic key of the wrong length is
+//! replaced by one of the right length derived from it, and the content is decrypted with it
+//! all the same. The failure then surfaces where a wrong key would, in the content padding or
+//! the GCM tag, as the one error [`Error::DecryptionFailed`], after the same work.
+
+use alloc::vec::Vec;
+use aes::{Aes128, Aes192, Aes256};
+use cms::{
+    authenveloped_data::AuthEnvelopedData,
+    enveloped_data::{
+        EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo,
+        KeyTransRecipientInfo, OriginatorIdentifierOrKey, RecipientIdentifier, RecipientInfo,
+        RecipientInfos,
+    },
+};
+use der::{Encode, asn1::OctetString};
+use rand_core::CryptoRng;
+use sha2::{Digest, Sha256};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+use zeroize::Zeroizing;
+
+use super::envelope::GcmParameters;
+use crate::{Error, PrivateKey, Result, oid};
+
+/// What [`open`] found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Opened {
+    /// The decrypted content (for S/MIME, a MIME entity).
+    pub content: Vec<u8>,
+    /// True for AuthEnvelopedData (authenticated encryption).
+    pub authenticated: bool,
+    /// The content-encryption algorithm.
+    pub content_cipher: der::asn1::ObjectIdentifier,
+    /// The key-transport or key-agreement algorithm used for our RecipientInfo.
+    pub key_algorithm: der::asn1::ObjectIdentifier,
+}
+
+/// KDF hash functions of `dhSinglePass-stdDH-*kdf-scheme`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum KdfHash {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// Decrypts a CMS EnvelopedData or AuthEnvelopedData (DER or BER `ContentInfo`) with the
+/// recipient's certificate and private key. `rng` blinds the RSA operation.
+///
+/// # Errors
+/// [`Error::NoMatchingRecipient`] if no RecipientInfo names `cert`; [`Error::DecryptionFailed`]
+/// for a wrong key, tampered ciphertext or bad padding (deliberately indistinguishable);
+/// [`Error::UnsupportedAlgorithm`], [`Error::Der`] for inputs this crate cannot read.
+pub fn open<R: CryptoRng + ?Sized>(input: &[u8], cert: &Certificate, key: &PrivateKey, rng: &mut R) -> Result<Opened> {
+    match super::content_type(input)? {
+        oid::CT_ENVELOPED_DATA => {
+            let (_, ed): (_, EnvelopedData) = super::read_content_info(input)?;
+            let (cek, key_algorithm) = recover_cek(&ed.recip_infos, &ed.encrypted_content, cert, key, rng)?;
+            let content = decrypt_content(&ed.encrypted_content, &cek, None, None)?;
+            Ok(Opened { content, authenticated: false, content_cipher: ed.encrypted_content.content_enc_alg.oid, key_algorithm })
+        }
+        oid::CT_AUTH_ENVELOPED_DATA => {
+            let (_, aed): (_, AuthEnvelopedData) = super::read_content_info(input)?;
+            let eci = &aed.auth_encrypted_content_info;
+            let (cek, key_algorithm) = recover_cek(&aed.recip_infos, eci, cert, key, rng)?;
+            // RFC 5083 §2.2: authenticated attributes are the AAD, DER-encoded with a SET OF tag.
+            let aad = match &aed.auth_attrs {
+                Some(attrs) => Some(attrs.to_der().map_err(Error::der("authAttrs"))?),
+                None => None,
+            };
+            let content = decrypt_content(eci, &cek, Some(aed.mac.as_bytes()), aad.as_deref())?;
+            Ok(Opened { content, authenticated: true, content_cipher: eci.content_enc_alg.oid, key_algorithm })
+        }
+        found => Err(Error::UnexpectedContentType { found }),
+    }
+}
+
+fn recover_cek<R: CryptoRng + ?Sized>(infos: &RecipientInfos, eci: &EncryptedContentInfo, cert: &Certificate, key: &PrivateKey, rng: &mut R) -> Result<(Zeroizing<Vec<u8>>, der::asn1::ObjectIdentifier)> {
+    let want = content_key_len(&eci.content_enc_alg.oid)?;
+    for ri in infos.0.iter() {
+        match ri {
+            RecipientInfo::Ktri(k) if ktri_matches(k, cert) => {
+                let rsa = key.rsa().ok_or(Error::InvalidKey { reason: "an RSA recipient needs an RSA key" })?;
+                let cek = ktri_decrypt(k, rsa, want, rng)?;
+                return Ok((cek, k.key_enc_alg.oid));
+            }
+            RecipientInfo::Kari(k) => {
+                if let Some(wrapped) = kari_encrypted_key(k, cert) {
+                    let ec = key.p256().ok_or(Error::InvalidKey { reason: "an ECDH recipient needs a P-256 key" })?;
+                    let cek = kari_decrypt(k, wrapped, ec)?;
+                    return Ok((cek, k.key_enc_alg.oid));
+                }
+            }
+            _ => {}
+        }
+    }
+    Err(Error::NoMatchingRecipient)
+}
+
+fn ktri_matches(k: &KeyTransRecipientInfo, cert: &Certificate) -> bool {
+    match &k.rid {
+        RecipientIdentifier::IssuerAndSerialNumber(ias) => *ias == super::issuer_and_serial(cert),
+        RecipientIdentifier::SubjectKeyIdentifier(ski) => cert_ski(cert).is_some_and(|own| own == ski.0.as_bytes()),
+    }
+}
+
+fn kari_encrypted_key<'a>(k: &'a KeyAgreeRecipientInfo, cert: &Certificate) -> Option<&'a OctetString> {
+    k.recipient_enc_keys.iter().find_map(|rek| {
+        let hit = match &rek.rid {
+            KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(ias) => *ias == super::issuer_and_serial(cert),
+            KeyAgreeRecipientIdentifier::RKeyId(r) => cert_ski(cert).is_some_and(|own| own == r.subject_key_identifier.0.as_bytes()),
+        };
+        hit.then_some(&rek.enc_key)
+    })
+}
+
+fn cert_ski(cert: &Certificate) -> Option<Vec<u8>> {
+    let ski = cert.tbs_certificate().get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>().ok()??;
+    Some(ski.1.0.as_bytes().to_vec())
+}
+
+/// RSA key transport. Every failure after the RSA operation looks like a wrong content key.
+fn ktri_decrypt<R: CryptoRng + ?Sized>(k: &KeyTransRecipientInfo, rsa: &rsa::PrivateKey, want: usize, rng: &mut R) -> Result<Zeroizing<Vec<u8>>> {
+    let ct = k.enc_key.as_bytes();
+    let raw = match k.key_enc_alg.oid {
+        oid::RSA_ENCRYPTION => rsa.pkcs1v15_decrypt_with_rng(rng, ct),
+        oid::RSAES_OAEP => {
+            let hash = oaep_hash(k.key_enc_alg.parameters.as_ref())?;
+            match hash {
+                KdfHash::Sha1 => rsa.oaep_decrypt_with_rng::<sha1::Sha1, _>(rng, ct),
+                KdfHash::Sha256 => rsa.oaep_decrypt_with_rng::<Sha256, _>(rng, ct),
+                KdfHash::Sha384 => rsa.oaep_decrypt_with_rng::<sha2::Sha384, _>(rng, ct),
+                KdfHash::Sha512 => rsa.oaep_decrypt_with_rng::<sha2::Sha512, _>(rng, ct),
+            }
+        }
+        oid => return Err(Error::UnsupportedAlgorithm { context: "key transport", oid }),
+    };
+    // A ciphertext of the wrong size or an OAEP failure: continue with a key derived from the
+    // ciphertext, so that the error comes from the content, like every other wrong key.
+    let raw = Zeroizing::new(raw.unwrap_or_else(|_| Sha256::digest(ct).to_vec()));
+    Ok(fit_key_len(&raw, want))
+}
+
+/// Returns `raw` if it has the expected length, else a key of that length derived from it.
+fn fit_key_len(raw: &[u8], want: usize) -> Zeroizing<Vec<u8>> {
+    let derived = Sha256::new_with_prefix(b"pki-core implicit rejection").chain_update(raw).finalize();
+    let mut out = Zeroizing::new(alloc::vec![0u8; want]);
+    let ok = raw.len() == want;
+    for (i, o) in out.iter_mut().enumerate() {
+        let r = raw.get(i).copied().unwrap_or(0);
+        let d = derived.get(i % derived.len()).copied().unwrap_or(0);
+        *o = if ok { r } else { d };
+    }
+    out
+}
+
+/// RSAES-OAEP-params: hash and MGF1 hash must agree (SHA-1 default, or SHA-256/384/512).
+fn oaep_hash(params: Option<&der::Any>) -> Result<KdfHash> {
+    let Some(p) = params else { return Ok(KdfHash::Sha1) };
+    let params: pkcs1::RsaOaepParamsOwned = p.decode_as().map_err(Error::der("RSAES-OAEP-params"))?;
+    // Only the empty label (pSpecifiedEmpty) is supported.
+    let label_empty = params.p_source.parameters.as_ref().is_none_or(|l| l.decode_as::<OctetString>().is_ok_and(|o| o.as_bytes().is_empty()));
+    if !label_empty {
+        return Err(Error::Cms { reason: "RSA-OAEP with a non-empty label" });
+    }
+    let h = params.hash.oid;
+    let mgf_hash = params
+        .mask_gen
+        .parameters
+        .as_ref()
+        .map(|a| a.oid)
+        .unwrap_or(oid::SHA1);
+    if params.mask_gen.oid != oid::MGF1 || mgf_hash != h {
+        return Err(Error::UnsupportedAlgorithm { context: "RSA-OAEP mask generation", oid: mgf_hash });
+    }
+    kdf_hash(h)
+}
+
+fn kdf_hash(h: der::asn1::ObjectIdentifier) -> Result<KdfHash> {
+    Ok(match h {
+        oid::SHA1 => KdfHash::Sha1,
+        oid::SHA256 => KdfHash::Sha256,
+        oid::SHA384 => KdfHash::Sha384,
+        oid::SHA512 => KdfHash::Sha512,
+        oid => return Err(Error::UnsupportedAlgorithm { context: "hash", oid }),
+    })
+}
+
+/// ECDH key agreement (RFC 5753), ephemeral-static.
+fn kari_decrypt(k: &KeyAgreeRecipientInfo, wrapped: &OctetString, key: &p256::SecretKey) -> Result<Zeroizing<Vec<u8>>> {
+    let hash = match k.key_enc_alg.oid {
+        oid::DH_SINGLE_PASS_STD_DH_SHA1KDF => KdfHash::Sha1,
+        oid::DH_SINGLE_PASS_STD_DH_SHA256KDF => KdfHash::Sha256,
+        oid::DH_SINGLE_PASS_STD_DH_SHA384KDF => KdfHash::Sha384,
+        oid::DH_SINGLE_PASS_STD_DH_SHA512KDF => KdfHash::Sha512,
+        oid => return Err(Error::UnsupportedAlgorithm { context: "key agreement", oid }),
+    };
+    let OriginatorIdentifierOrKey::OriginatorKey(opk) = &k.originator else {
+        return Err(Error::Cms { reason: "only ephemeral-static ECDH (originatorKey) is supported" });
+    };
+    let eph = p256::PublicKey::from_sec1_bytes(opk.public_key.raw_bytes()).map_err(|_| Error::InvalidKey { reason: "originator key is not a P-256 point" })?;
+    let shared = elliptic_curve::ecdh::diffie_hellman(key.to_nonzero_scalar(), eph.as_affine());
+    let wrap_alg: AlgorithmIdentifierOwned = k
+        .key_enc_alg
+        .parameters
+        .as_ref()
+        .ok_or(Error::Cms { reason: "key agreement without a key-wrap algorithm" })?
+        .decode_as()
+        .map_err(Error::der("key-wrap algorithm"))?;
+    let kek_len = match wrap_alg.oid {
+        oid::AES128_WRAP => 16,
+        oid::AES192_WRAP => 24,
+        oid::AES256_WRAP => 32,
+        oid => return Err(Error::UnsupportedAlgorithm { context: "key wrap", oid }),
+    };
+    let kek = super::envelope::derive_kek(shared.raw_secret_bytes(), &wrap_alg, k.ukm.clone(), hash, kek_len)?;
+    aes_unwrap(&kek, wrapped.as_bytes())
+}
+
+fn aes_unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use aes_kw::{AesKw, KeyInit};
+    if wrapped.len() < 24 || wrapped.len() % 8 != 0 {
+        return Err(Error::DecryptionFailed);
+    }
+    let mut out = Zeroizing::new(alloc::vec![0u8; wrapped.len() - 8]);
+    match kek.len() {
+        16 => AesKw::<Aes128>::new_from_slice(kek).map_err(decryption_failed)?.unwrap_key(wrapped, &mut out).map_err(decryption_failed)?,
+        24 => AesKw::<Aes192>::new_from_slice(kek).map_err(decryption_failed)?.unwrap_key(wrapped, &mut out).map_err(decryption_failed)?,
+        _ => AesKw::<Aes256>::new_from_slice(kek).map_err(decryption_failed)?.unwrap_key(wrapped, &mut out).map_err(decryption_failed)?,
+    };
+    Ok(out)
+}
+
+fn content_key_len(alg: &der::asn1::ObjectIdentifier) -> Result<usize> {
+    Ok(match *alg {
+        oid::AES128_CBC | oid::AES128_GCM => 16,
+        oid::AES192_CBC => 24,
+        oid::AES256_CBC | oid::AES256_GCM => 32,
+        oid => return Err(Error::UnsupportedAlgorithm { context: "content encryption", oid }),
+    })
+}
+
+fn decrypt_content(eci: &EncryptedContentInfo, cek: &[u8], mac: Option<&[u8]>, aad: Option<&[u8]>) -> Result<Vec<u8>> {
+    use cbc::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
+    let ct = eci.encrypted_content.as_ref().ok_or(Error::Cms { reason: "detached encrypted content is not supported" })?.as_bytes();
+    let alg = &eci.content_enc_alg;
+    let params = alg.parameters.as_ref().ok_or(Error::Cms { reason: "content cipher without parameters" })?;
+    macro_rules! cbc_decrypt {
+        ($c:ty) => {{
+            let iv: OctetString = params.decode_as().map_err(Error::der("IV"))?;
+            if iv.as_bytes().len() != 16 {
+                return Err(Error::Cms { reason: "AES-CBC IV must be 16 octets" });
+            }
+            cbc::Decryptor::<$c>::new_from_slices(cek, iv.as_bytes()).map_err(decryption_failed)?.decrypt_padded_vec::<Pkcs7>(ct).map_err(decryption_failed)
+        }};
+    }
+    match alg.oid {
+        oid::AES128_CBC if mac.is_none() => cbc_decrypt!(Aes128),
+        oid::AES192_CBC if mac.is_none() => cbc_decrypt!(Aes192),
+        oid::AES256_CBC if mac.is_none() => cbc_decrypt!(Aes256),
+        oid::AES128_GCM | oid::AES256_GCM => {
+            let tag = mac.ok_or(Error::Cms { reason: "AES-GCM outside AuthEnvelopedData" })?;
+            gcm_decrypt(alg.oid, params, cek, ct, tag, aad.unwrap_or_default())
+        }
+        oid => Err(Error::UnsupportedAlgorithm { context: "content encryption", oid }),
+    }
+}
+
+fn gcm_decrypt(alg: der::asn1::ObjectIdentifier, params: &der::Any, cek: &[u8], ct: &[u8], tag: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, aead::{Aead, Payload}};
+    let gp: GcmParameters = params.decode_as().map_err(Error::der("GCMParameters"))?;
+    let nonce: [u8; 12] = gp.nonce.as_bytes().try_into().map_err(|_| Error::Cms { reason: "only 12-octet AES-GCM nonces are supported" })?;
+    if tag.len() != 16 || usize::from(gp.icv_len) != 16 {
+        return Err(Error::Cms { reason: "only 16-octet AES-GCM tags are supported" });
+    }
+    let mut buf = Vec::with_capacity(ct.len() + 16);
+    buf.extend_from_slice(ct);
+    buf.extend_from_slice(tag);
+    let payload = Payload { msg: &buf, aad };
+    if alg == oid::AES256_GCM {
+        Aes256Gcm::new_from_slice(cek).map_err(decryption_failed)?.decrypt(&nonce.into(), payload).map_err(decryption_failed)
+    } else {
+        Aes128Gcm::new_from_slice(cek).map_err(decryption_failed)?.decrypt(&nonce.into(), payload).map_err(decryption_failed)
+    }
+}
+
+fn decryption_failed<E>(_: E) -> Error {
+    Error::DecryptionFailed
+}
