@@ -147,6 +147,9 @@ impl Gpgsm {
         std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::fs::write(home.join("gpgsm.conf"), "disable-crl-checks\ndisable-ocsp\ndisable-dirmngr\n# gpgsm 2.2 cannot process nameConstraints and refuses certificates that carry them\n# (critical, as RFC 5280 requires) unless told to skip them.\nignore-cert-extension 2.5.29.30\n").unwrap();
         std::fs::write(home.join("gpg-agent.conf"), "allow-loopback-pinentry\n").unwrap();
+        // Start the agent before the first passphrase is fed, so that a passphrase on stdin
+        // never races the agent's start-up.
+        run("gpgconf", &["--launch", "gpg-agent"], None, &[("GNUPGHOME", &home)]).expect_ok("gpgconf --launch gpg-agent");
         Gpgsm { home }
     }
     pub fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Out {

@@ -118,6 +118,11 @@ impl Issuer {
     pub fn public_key(&self) -> &PublicKey {
         &self.key
     }
+
+    /// The issuer's key identifier (its SubjectKeyIdentifier).
+    pub fn key_id(&self) -> &[u8] {
+        &self.key_id
+    }
 }
 
 /// What every profile needs: the subject's key, the time, the lifetime.

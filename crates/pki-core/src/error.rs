@@ -74,6 +74,8 @@ pub enum Error {
         /// The OID found.
         found: ObjectIdentifier,
     },
+    /// A MIME framing error.
+    Mime(crate::mime::Error),
 }
 
 /// Shorthand used throughout the crate.
@@ -106,6 +108,7 @@ impl fmt::Display for Error {
             Error::DecryptionFailed => f.write_str("decryption failed"),
             Error::Cms { reason } => write!(f, "CMS: {reason}"),
             Error::UnexpectedContentType { found } => write!(f, "unexpected content type {found}"),
+            Error::Mime(e) => write!(f, "MIME: {e}"),
         }
     }
 }
@@ -114,8 +117,15 @@ impl core::error::Error for Error {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Error::Der { source, .. } => Some(source),
+            Error::Mime(e) => Some(e),
             _ => None,
         }
     }
 }
 
+
+impl From<crate::mime::Error> for Error {
+    fn from(e: crate::mime::Error) -> Self {
+        Error::Mime(e)
+    }
+}

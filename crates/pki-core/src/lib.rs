@@ -14,11 +14,20 @@ pub mod key;
 pub mod address;
 pub mod cert;
 pub mod cms;
+pub mod crl;
+pub mod csr;
 pub(crate) mod oid;
 pub mod path;
 pub mod sign;
+pub mod smime;
 pub mod time;
 
 pub use error::{Error, Result};
 pub use key::{KeyAlgorithm, PrivateKey, PublicKey, SignatureFormat};
 pub use time::UnixTime;
+
+/// Short names of algorithm OIDs this crate knows ("aes256-CBC", …), or the dotted OID.
+pub fn oid_names(oids: &[der::asn1::ObjectIdentifier]) -> alloc::vec::Vec<alloc::string::String> {
+    use alloc::string::ToString;
+    oids.iter().map(|o| oid::name(o).map_or_else(|| o.to_string(), ToString::to_string)).collect()
+}

@@ -60,3 +60,20 @@ pub const KP_EMAIL_PROTECTION: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.4");
 pub const ANY_EXTENDED_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37.0");
 /// CA/Browser Forum S/MIME BR: mailbox-validated, strict.
 pub const CABF_SMIME_MAILBOX_STRICT: Oid = Oid::new_unwrap("2.23.140.1.5.1.3");
+
+/// A short name for the algorithms this crate knows, for reports and logs.
+pub fn name(o: &Oid) -> Option<&'static str> {
+    Some(match *o {
+        RSA_ENCRYPTION => "rsaEncryption",
+        RSAES_OAEP => "rsaes-OAEP",
+        AES128_CBC => "aes128-CBC",
+        AES192_CBC => "aes192-CBC",
+        AES256_CBC => "aes256-CBC",
+        AES128_GCM => "aes128-GCM",
+        AES256_GCM => "aes256-GCM",
+        SHA256 => "sha256",
+        ECDSA_WITH_SHA256 => "ecdsa-with-SHA256",
+        SHA256_WITH_RSA => "sha256WithRSAEncryption",
+        _ => return None,
+    })
+}

@@ -348,3 +348,15 @@ fn read_attributes(si: &SignerInfo) -> (Option<UnixTime>, Vec<ObjectIdentifier>)
         .unwrap_or_default();
     (time, caps)
 }
+
+/// The SMIMECapabilities of the first signer of a SignedData, unverified.
+///
+/// # Errors
+/// If the input is not a SignedData.
+pub fn signer_capabilities(input: &[u8]) -> Result<Vec<ObjectIdentifier>> {
+    let (ct, sd): (_, SignedData) = super::read_content_info(input)?;
+    if ct != oid::CT_SIGNED_DATA {
+        return Err(Error::UnexpectedContentType { found: ct });
+    }
+    Ok(sd.signer_infos.0.iter().next().map(|si| read_attributes(si).1).unwrap_or_default())
+}

@@ -1,0 +1,149 @@
+//! S/MIME messages ([RFC 8551](https://www.rfc-editor.org/rfc/rfc8551)): whole RFC 5322
+//! messages signed, encrypted, decrypted and verified.
+//!
+//! Mail clients expect the routing headers (From, To, Subject, Date, Message-ID, …) outside
+//! the CMS, and the MIME entity (its `Content-*` headers and body) inside. These functions
+//! split a message accordingly, work on the entity in canonical CRLF form, and put the outer
+//! headers back on the result.
+
+use alloc::vec::Vec;
+use der::asn1::ObjectIdentifier;
+use rand_core::CryptoRng;
+use x509_cert::Certificate;
+
+use crate::{
+    Error, PrivateKey, Result, UnixTime,
+    cms::{self, ContentCipher, Envelope, SignOptions, SignedReport, Signer},
+    mime::{self, SmimeType},
+    oid,
+};
+
+/// Signs a message: its entity becomes the first part of a `multipart/signed` with a detached
+/// SHA-256 SignedData (`micalg=sha-256`) carrying the signer's chain.
+///
+/// # Errors
+/// If the message has no header block, or signing fails.
+pub fn sign_message<R: CryptoRng + ?Sized>(msg: &[u8], signer: Signer<'_>, time: UnixTime, rng: &mut R) -> Result<Vec<u8>> {
+    let split = mime::split_message(msg)?;
+    let entity = sign_entity(&split.entity(), signer, time, rng)?;
+    Ok(mime::join_message(&split.outer_headers, &entity))
+}
+
+/// Signs a MIME entity and returns the `multipart/signed` entity.
+///
+/// # Errors
+/// If signing fails.
+pub fn sign_entity<R: CryptoRng + ?Sized>(entity: &[u8], signer: Signer<'_>, time: UnixTime, rng: &mut R) -> Result<Vec<u8>> {
+    let content = mime::signed_content_for(entity);
+    let der = cms::sign(&content, signer, SignOptions { signing_time: time, detached: true }, rng)?;
+    let mut random = [0u8; 16];
+    rng.fill_bytes(&mut random);
+    let boundary = mime::boundary_from_bytes(&random);
+    Ok(mime::build_multipart_signed(&content, &der, "sha-256", &boundary))
+}
+
+/// Encrypts a message to `recipients`: the entity becomes an `application/pkcs7-mime`
+/// (`smime-type=enveloped-data`, or `authEnveloped-data` for AES-GCM), base64 in 76-column
+/// CRLF lines.
+///
+/// # Errors
+/// If there are no recipients, a recipient key is unsupported, or the message has no header
+/// block.
+pub fn encrypt_message<R: CryptoRng + ?Sized>(msg: &[u8], recipients: &[Certificate], cipher: ContentCipher, rng: &mut R) -> Result<Vec<u8>> {
+    let split = mime::split_message(msg)?;
+    let entity = encrypt_entity(&split.entity(), recipients, cipher, rng)?;
+    Ok(mime::join_message(&split.outer_headers, &entity))
+}
+
+/// Encrypts a MIME entity and returns the `application/pkcs7-mime` entity.
+///
+/// # Errors
+/// As [`encrypt_message`].
+pub fn encrypt_entity<R: CryptoRng + ?Sized>(entity: &[u8], recipients: &[Certificate], cipher: ContentCipher, rng: &mut R) -> Result<Vec<u8>> {
+    let mut envelope = Envelope::new(cipher);
+    for r in recipients {
+        envelope = envelope.recipient(r)?;
+    }
+    let der = envelope.seal(&mime::canonicalize(entity), rng)?;
+    let kind = if cipher == ContentCipher::Aes256Gcm { SmimeType::AuthEnvelopedData } else { SmimeType::EnvelopedData };
+    Ok(mime::build_pkcs7_mime(&der, kind))
+}
+
+/// Signs, then encrypts (RFC 8551 §3.7): the usual order, so the signature is hidden too.
+///
+/// # Errors
+/// As [`sign_message`] and [`encrypt_message`].
+pub fn sign_and_encrypt_message<R: CryptoRng + ?Sized>(msg: &[u8], signer: Signer<'_>, recipients: &[Certificate], cipher: ContentCipher, time: UnixTime, rng: &mut R) -> Result<Vec<u8>> {
+    let split = mime::split_message(msg)?;
+    let signed = sign_entity(&split.entity(), signer, time, rng)?;
+    let encrypted = encrypt_entity(&signed, recipients, cipher, rng)?;
+    Ok(mime::join_message(&split.outer_headers, &encrypted))
+}
+
+/// Decrypts an `application/pkcs7-mime` enveloped (or authEnveloped) message and returns the
+/// message with its outer headers and the decrypted entity.
+///
+/// # Errors
+/// [`Error::Mime`] if it is not an encrypted S/MIME message; the errors of [`cms::open`].
+pub fn decrypt_message<R: CryptoRng + ?Sized>(msg: &[u8], cert: &Certificate, key: &PrivateKey, rng: &mut R) -> Result<Vec<u8>> {
+    let split = mime::split_message(msg)?;
+    let p7 = mime::parse_pkcs7_mime(&split.entity())?;
+    if matches!(p7.smime_type, Some(SmimeType::SignedData | SmimeType::CertsOnly | SmimeType::CompressedData)) {
+        return Err(Error::Cms { reason: "the message is not encrypted" });
+    }
+    let opened = cms::open(&p7.der, cert, key, rng)?;
+    Ok(mime::join_message(&split.outer_headers, &opened.content))
+}
+
+/// A verified message.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct VerifiedMessage {
+    /// The message with its outer headers and the signed entity (without the signature).
+    pub message: Vec<u8>,
+    /// The signature report.
+    pub report: SignedReport,
+}
+
+/// Verifies a signed message, `multipart/signed` or opaque `application/pkcs7-mime;
+/// smime-type=signed-data`, against `anchor` at `time`.
+///
+/// # Errors
+/// If it is not a signed S/MIME message or is malformed. A signature that does not hold is
+/// reported in [`VerifiedMessage::report`], not as an error.
+pub fn verify_message(msg: &[u8], anchor: &Certificate, time: UnixTime) -> Result<VerifiedMessage> {
+    let split = mime::split_message(msg)?;
+    let entity = split.entity();
+    let report = match mime::classify(&entity) {
+        mime::Kind::MultipartSigned => {
+            let ms = mime::parse_multipart_signed(&entity)?;
+            cms::verify(&ms.signature, Some(&ms.signed_content()), anchor, time)?
+        }
+        mime::Kind::Pkcs7Mime(_) => {
+            let p7 = mime::parse_pkcs7_mime(&entity)?;
+            if cms::content_type(&p7.der)? != oid::CT_SIGNED_DATA {
+                return Err(Error::Cms { reason: "the message is not signed" });
+            }
+            cms::verify(&p7.der, None, anchor, time)?
+        }
+        _ => return Err(Error::Cms { reason: "the message is not signed" }),
+    };
+    let message = mime::join_message(&split.outer_headers, &report.content);
+    Ok(VerifiedMessage { message, report })
+}
+
+/// Reads the SMIMECapabilities a sender advertised in a signed message (in their order of
+/// preference), without judging the signature or its chain.
+///
+/// # Errors
+/// If the message is not a signed S/MIME message.
+pub fn capabilities(msg: &[u8]) -> Result<Vec<ObjectIdentifier>> {
+    let split = mime::split_message(msg)?;
+    let entity = split.entity();
+    let der = match mime::classify(&entity) {
+        mime::Kind::MultipartSigned => mime::parse_multipart_signed(&entity)?.signature,
+        mime::Kind::Pkcs7Mime(_) => mime::parse_pkcs7_mime(&entity)?.der,
+        _ => return Err(Error::Cms { reason: "the message is not signed" }),
+    };
+    cms::signed::signer_capabilities(&der)
+}
