@@ -189,11 +189,12 @@ fn build_path(leaf: &Certificate, pool: &[Certificate], anchor: &Certificate) ->
         if path.len() >= MAX_PATH {
             return Err((path.len() - 1, Failure::PathTooLong));
         }
-        let candidates = pool.iter().filter(|c| c.tbs_certificate().subject() == issuer && !path.contains(c) && *c != anchor);
-        let next = candidates.into_iter().find(|c| signed_by(current, c));
-        match next {
+        let mut candidates = pool.iter().filter(|c| c.tbs_certificate().subject() == issuer && !path.contains(c) && *c != anchor).peekable();
+        // A certificate by the right name whose key did not make the signature: say so.
+        let failure = if candidates.peek().is_some() { Failure::BadSignature } else { Failure::IssuerNotFound };
+        match candidates.find(|c| signed_by(current, c)) {
             Some(c) => path.push(c.clone()),
-            None => return Err((path.len() - 1, Failure::IssuerNotFound)),
+            None => return Err((path.len() - 1, failure)),
         }
     }
 }
@@ -217,8 +218,8 @@ fn check_path(path: &[Certificate], anchor: &Certificate, time: UnixTime, usage:
     let anchor_pos = n;
     check_validity(anchor, time).map_err(|f| (anchor_pos, f))?;
     let mut constraints = Constraints::default();
-    let anchor_bc = ca_constraints(anchor).map_err(|f| (anchor_pos, f))?;
-    let mut max_path_len: Option<usize> = anchor_bc.map(usize::from);
+    // The tightest pathLenConstraint so far: (CA certificates still allowed below, who set it, its value).
+    let mut limit: Option<(usize, usize, u8)> = ca_constraints(anchor).map_err(|f| (anchor_pos, f))?.map(|p| (usize::from(p), anchor_pos, p));
     constraints.add(anchor).map_err(|f| (anchor_pos, f))?;
     let mut issuer_key = PublicKey::from_spki(anchor.tbs_certificate().subject_public_key_info()).map_err(|_| (anchor_pos, Failure::UnsupportedKey))?;
     for pos in (0..n).rev() {
@@ -229,16 +230,19 @@ fn check_path(path: &[Certificate], anchor: &Certificate, time: UnixTime, usage:
         check_critical(cert).map_err(f)?;
         constraints.check(cert).map_err(f)?;
         if pos > 0 {
-            // An intermediate: it must be a CA, and it uses up one step of every pathLen above.
-            if let Some(limit) = max_path_len {
-                if limit == 0 {
-                    return Err((pos + 1, Failure::PathLenExceeded { path_len: 0 }));
-                }
-            }
-            max_path_len = max_path_len.map(|l| l - 1);
+            // An intermediate (RFC 5280 §6.1.4 (k), (l), (m)): it must be a CA, it uses up one
+            // step of the pathLen above it, and its own pathLen may tighten the limit.
             let own = ca_constraints(cert).map_err(f)?;
-            if let Some(own) = own {
-                max_path_len = Some(max_path_len.map_or(usize::from(own), |l| l.min(usize::from(own))));
+            if let Some((remaining, setter, path_len)) = limit {
+                if remaining == 0 {
+                    return Err((setter, Failure::PathLenExceeded { path_len }));
+                }
+                limit = Some((remaining - 1, setter, path_len));
+            }
+            if let Some(p) = own {
+                if limit.is_none_or(|(remaining, _, _)| usize::from(p) <= remaining) {
+                    limit = Some((usize::from(p), pos, p));
+                }
             }
             check_eku(cert, false).map_err(f)?;
             constraints.add(cert).map_err(f)?;
