@@ -67,10 +67,17 @@ impl Hierarchy {
             mailboxes: vec![Mailbox::parse(ALICE).unwrap()],
         };
         let root_issuer = Issuer::from_certificate(&root).unwrap();
-        let inter = cert::intermediate("Mail Relay issuing CA", &inter_key.public_key(), &root_issuer, &permitted, life, &mut rng)
-            .unwrap()
-            .sign(&root_key, &mut rng)
-            .unwrap();
+        let inter = cert::intermediate(
+            "Mail Relay issuing CA",
+            &inter_key.public_key(),
+            &root_issuer,
+            &permitted,
+            life,
+            &mut rng,
+        )
+        .unwrap()
+        .sign(&root_key, &mut rng)
+        .unwrap();
         drop(root_key); // as in the ceremony: the root key signs twice and is gone
         let issuer = Issuer::from_certificate(&inter).unwrap();
         let mut mailbox_cert = |addr: &str, recipient: bool| {
@@ -94,7 +101,11 @@ impl Hierarchy {
         let pem = |c: &Certificate| c.to_pem(LineEnding::LF).unwrap();
         work.write("root.pem", pem(&self.root));
         work.write("inter.pem", pem(&self.inter));
-        for (name, c, k) in [("alice", &self.alice, &self.alice_key), ("contact", &self.contact, &self.contact_key), ("outsider", &self.outsider, &self.outsider_key)] {
+        for (name, c, k) in [
+            ("alice", &self.alice, &self.alice_key),
+            ("contact", &self.contact, &self.contact_key),
+            ("outsider", &self.outsider, &self.outsider_key),
+        ] {
             work.write(&format!("{name}.pem"), pem(c));
             work.write(&format!("{name}.key"), k.to_pkcs8_pem().unwrap().as_bytes());
         }

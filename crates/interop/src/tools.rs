@@ -33,7 +33,11 @@ impl Out {
 /// Runs a command with optional stdin.
 pub fn run(cmd: &str, args: &[&str], stdin: Option<&[u8]>, envs: &[(&str, &Path)]) -> Out {
     let mut c = Command::new(cmd);
-    c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     for (k, v) in envs {
         c.env(k, v);
     }
@@ -53,7 +57,11 @@ pub fn run(cmd: &str, args: &[&str], stdin: Option<&[u8]>, envs: &[(&str, &Path)
 
 /// Is `tool` on the PATH? If not: skip (returns false) or, under `INTEROP_REQUIRED=1`, fail.
 pub fn require(tool: &str) -> bool {
-    let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().map(|o| o.status.success()).unwrap_or(false);
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !found {
         if std::env::var("INTEROP_REQUIRED").as_deref() == Ok("1") {
             panic!("{tool} is required (INTEROP_REQUIRED=1) but not installed");
@@ -115,7 +123,8 @@ impl NssDb {
     }
     /// Adds a certificate with trust flags (`"C,C,"` for a trusted CA, `",,"` for none).
     pub fn add_cert(&self, nick: &str, trust: &str, pem_path: &str) {
-        run("certutil", &["-A", "-d", &self.dir, "-n", nick, "-t", trust, "-a", "-i", pem_path], None, &[]).expect_ok("certutil -A");
+        run("certutil", &["-A", "-d", &self.dir, "-n", nick, "-t", trust, "-a", "-i", pem_path], None, &[])
+            .expect_ok("certutil -A");
     }
     pub fn certutil(&self, args: &[&str]) -> Out {
         let mut a = vec!["-d", &self.dir];
@@ -149,7 +158,8 @@ impl Gpgsm {
         std::fs::write(home.join("gpg-agent.conf"), "allow-loopback-pinentry\n").unwrap();
         // Start the agent before the first passphrase is fed, so that a passphrase on stdin
         // never races the agent's start-up.
-        run("gpgconf", &["--launch", "gpg-agent"], None, &[("GNUPGHOME", &home)]).expect_ok("gpgconf --launch gpg-agent");
+        run("gpgconf", &["--launch", "gpg-agent"], None, &[("GNUPGHOME", &home)])
+            .expect_ok("gpgconf --launch gpg-agent");
         Gpgsm { home }
     }
     pub fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Out {

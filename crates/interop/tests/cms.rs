@@ -1,6 +1,8 @@
 //! CMS interop: every EnvelopedData variant and our SignedData, judged by OpenSSL, gpgsm and
 //! NSS; and what those tools make, opened and verified by pki-core.
 
+#![allow(clippy::unwrap_used)]
+
 use der::Encode;
 use interop::{Gpgsm, Hierarchy, KeyKind, NssDb, Work, openssl, pki::rng, require};
 use pki_core::{
@@ -24,30 +26,96 @@ fn openssl_decrypts_every_enveloped_variant() {
     let (r, e) = (rsa(), Hierarchy::new(KeyKind::Rsa, KeyKind::P256));
     let mut g = rng(1);
     let variants: Vec<(&str, Vec<u8>, &Hierarchy, bool)> = vec![
-        ("rsa v1.5 aes256-cbc", Envelope::new(ContentCipher::Aes256Cbc).recipient(&r.alice).unwrap().seal(ENTITY, &mut g).unwrap(), &r, true),
-        ("rsa v1.5 aes128-cbc", Envelope::new(ContentCipher::Aes128Cbc).recipient(&r.alice).unwrap().seal(ENTITY, &mut g).unwrap(), &r, true),
-        ("rsa oaep-sha256", Envelope::new(ContentCipher::Aes256Cbc).recipient_with(&r.alice, KeyTransport::RsaOaepSha256).unwrap().seal(ENTITY, &mut g).unwrap(), &r, true),
-        ("ecdh p-256 sha256kdf", Envelope::new(ContentCipher::Aes256Cbc).recipient(&e.alice).unwrap().seal(ENTITY, &mut g).unwrap(), &e, true),
-        ("rsa aes256-gcm", Envelope::new(ContentCipher::Aes256Gcm).recipient(&r.alice).unwrap().seal(ENTITY, &mut g).unwrap(), &r, true),
-        ("ecdh aes256-gcm", Envelope::new(ContentCipher::Aes256Gcm).recipient(&e.alice).unwrap().seal(ENTITY, &mut g).unwrap(), &e, true),
+        (
+            "rsa v1.5 aes256-cbc",
+            Envelope::new(ContentCipher::Aes256Cbc).recipient(&r.alice).unwrap().seal(ENTITY, &mut g).unwrap(),
+            &r,
+            true,
+        ),
+        (
+            "rsa v1.5 aes128-cbc",
+            Envelope::new(ContentCipher::Aes128Cbc).recipient(&r.alice).unwrap().seal(ENTITY, &mut g).unwrap(),
+            &r,
+            true,
+        ),
+        (
+            "rsa oaep-sha256",
+            Envelope::new(ContentCipher::Aes256Cbc)
+                .recipient_with(&r.alice, KeyTransport::RsaOaepSha256)
+                .unwrap()
+                .seal(ENTITY, &mut g)
+                .unwrap(),
+            &r,
+            true,
+        ),
+        (
+            "ecdh p-256 sha256kdf",
+            Envelope::new(ContentCipher::Aes256Cbc).recipient(&e.alice).unwrap().seal(ENTITY, &mut g).unwrap(),
+            &e,
+            true,
+        ),
+        (
+            "rsa aes256-gcm",
+            Envelope::new(ContentCipher::Aes256Gcm).recipient(&r.alice).unwrap().seal(ENTITY, &mut g).unwrap(),
+            &r,
+            true,
+        ),
+        (
+            "ecdh aes256-gcm",
+            Envelope::new(ContentCipher::Aes256Gcm).recipient(&e.alice).unwrap().seal(ENTITY, &mut g).unwrap(),
+            &e,
+            true,
+        ),
     ];
     for (label, der, h, _) in &variants {
         let w = Work::new();
         h.write(&w);
         let input = w.write("msg.p7m", der);
-        let out = openssl(&["cms", "-decrypt", "-binary", "-inform", "DER", "-in", &input, "-recip", &w.p("alice.pem"), "-inkey", &w.p("alice.key")]);
+        let out = openssl(&[
+            "cms",
+            "-decrypt",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &input,
+            "-recip",
+            &w.p("alice.pem"),
+            "-inkey",
+            &w.p("alice.key"),
+        ]);
         assert!(out.ok, "{label}: openssl refused: {}", out.all());
         assert_eq!(out.stdout_bytes, ENTITY, "{label}: openssl decrypted something else");
         let opened = cms::open(der, &h.alice, &h.alice_key, &mut g).unwrap();
         assert_eq!(opened.content, ENTITY, "{label}: pki-core round trip");
     }
     // Several recipients in one message: RSA and P-256, each can open it with its own key.
-    let multi = Envelope::new(ContentCipher::default()).recipient(&r.alice).unwrap().recipient(&e.alice).unwrap().recipient(&e.contact).unwrap().seal(ENTITY, &mut g).unwrap();
+    let multi = Envelope::new(ContentCipher::default())
+        .recipient(&r.alice)
+        .unwrap()
+        .recipient(&e.alice)
+        .unwrap()
+        .recipient(&e.contact)
+        .unwrap()
+        .seal(ENTITY, &mut g)
+        .unwrap();
     for (h, cert, key) in [(&r, "alice", &r.alice_key), (&e, "alice", &e.alice_key), (&e, "contact", &e.contact_key)] {
         let w = Work::new();
         h.write(&w);
         let input = w.write("multi.p7m", &multi);
-        let out = openssl(&["cms", "-decrypt", "-binary", "-inform", "DER", "-in", &input, "-recip", &w.p(&format!("{cert}.pem")), "-inkey", &w.p(&format!("{cert}.key"))]);
+        let out = openssl(&[
+            "cms",
+            "-decrypt",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &input,
+            "-recip",
+            &w.p(&format!("{cert}.pem")),
+            "-inkey",
+            &w.p(&format!("{cert}.key")),
+        ]);
         assert!(out.ok && out.stdout_bytes == ENTITY, "multi-recipient, {cert}: {}", out.all());
         let c = if cert == "alice" { &h.alice } else { &h.contact };
         assert_eq!(cms::open(&multi, c, key, &mut g).unwrap().content, ENTITY);
@@ -67,7 +135,27 @@ fn gpgsm_and_nss_decrypt_the_default_envelope() {
     // gpgsm: import the key through a compat PKCS#12 made by openssl (the tool under test here
     // is gpgsm's CMS code, not our PKCS#12).
     let p12 = w.p("alice.p12");
-    openssl(&["pkcs12", "-export", "-inkey", &w.p("alice.key"), "-in", &w.p("alice.pem"), "-certfile", &w.p("inter.pem"), "-passout", "pass:pw", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-out", &p12]).expect_ok("openssl pkcs12");
+    openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        &w.p("alice.key"),
+        "-in",
+        &w.p("alice.pem"),
+        "-certfile",
+        &w.p("inter.pem"),
+        "-passout",
+        "pass:pw",
+        "-keypbe",
+        "PBE-SHA1-3DES",
+        "-certpbe",
+        "PBE-SHA1-3DES",
+        "-macalg",
+        "sha1",
+        "-out",
+        &p12,
+    ])
+    .expect_ok("openssl pkcs12");
     let gpg = Gpgsm::new(&w);
     gpg.run(&["--passphrase-fd", "0", "--import", &p12], Some(b"pw\n")).expect_ok("gpgsm --import");
     let out = gpg.run(&["--passphrase-fd", "0", "--decrypt", &input], Some(b"pw\n"));
@@ -94,20 +182,77 @@ fn openssl_verifies_our_signatures_and_sees_tampering() {
         h.write(&w);
         let content = w.write("content.txt", ENTITY);
         let sig = w.write("sig.p7s", our_signature(&h, true));
-        let out = openssl(&["cms", "-verify", "-binary", "-inform", "DER", "-in", &sig, "-content", &content, "-CAfile", &w.p("root.pem"), "-purpose", "smimesign", "-attime", "1796000000", "-out", &w.p("out.txt")]);
+        let out = openssl(&[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &sig,
+            "-content",
+            &content,
+            "-CAfile",
+            &w.p("root.pem"),
+            "-purpose",
+            "smimesign",
+            "-attime",
+            "1796000000",
+            "-out",
+            &w.p("out.txt"),
+        ]);
         assert!(out.ok && out.stderr.contains("Verification successful"), "openssl detached: {}", out.all());
         let tampered = w.write("tampered.txt", [ENTITY, b"x"].concat());
-        let out = openssl(&["cms", "-verify", "-binary", "-inform", "DER", "-in", &sig, "-content", &tampered, "-CAfile", &w.p("root.pem"), "-attime", "1796000000", "-out", &w.p("out.txt")]);
+        let out = openssl(&[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &sig,
+            "-content",
+            &tampered,
+            "-CAfile",
+            &w.p("root.pem"),
+            "-attime",
+            "1796000000",
+            "-out",
+            &w.p("out.txt"),
+        ]);
         assert!(!out.ok && out.stderr.contains("content verify error"), "openssl must see tampering: {}", out.all());
         let opaque = w.write("opaque.p7m", our_signature(&h, false));
-        let out = openssl(&["cms", "-verify", "-binary", "-inform", "DER", "-in", &opaque, "-CAfile", &w.p("root.pem"), "-attime", "1796000000"]);
+        let out = openssl(&[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &opaque,
+            "-CAfile",
+            &w.p("root.pem"),
+            "-attime",
+            "1796000000",
+        ]);
         assert!(out.ok && out.stdout_bytes == ENTITY, "openssl opaque: {}", out.all());
         // The signed attributes we promise are there.
         let out = openssl(&["cms", "-cmsout", "-print", "-inform", "DER", "-in", &sig]);
-        for attr in ["contentType (", "messageDigest (", "signingTime (", "S/MIME Capabilities (", "(1.2.840.113549.1.9.16.2.11)"] {
+        for attr in [
+            "contentType (",
+            "messageDigest (",
+            "signingTime (",
+            "S/MIME Capabilities (",
+            "(1.2.840.113549.1.9.16.2.11)",
+        ] {
             assert!(out.stdout.contains(attr), "attribute {attr} missing:\n{}", out.stdout);
         }
-        assert_eq!(out.stdout.matches("subject:").count(), 2, "signer and intermediate certificates expected:\n{}", out.stdout);
+        assert_eq!(
+            out.stdout.matches("subject:").count(),
+            2,
+            "signer and intermediate certificates expected:\n{}",
+            out.stdout
+        );
     }
 }
 
@@ -128,14 +273,22 @@ fn gpgsm_and_nss_verify_our_signatures() {
     let out = gpg.run(&["--verify", &sig, &content], None);
     assert!(out.ok && out.stderr.contains("Good signature"), "gpgsm --verify: {}", out.all());
     let out = gpg.run(&["--verify", &sig, &bad], None);
-    assert!(!out.ok && out.stderr.contains("invalid signature: message digest attribute does not match"), "gpgsm must see tampering: {}", out.all());
+    assert!(
+        !out.ok && out.stderr.contains("invalid signature: message digest attribute does not match"),
+        "gpgsm must see tampering: {}",
+        out.all()
+    );
 
     let db = NssDb::new(&w, "nss");
     db.add_cert("root", "C,C,", &w.p("root.pem"));
     let out = db.cmsutil(&["-D", "-u", "4", "-i", &sig, "-c", &content, "-n", "-h", "2"]);
     assert!(out.stdout.contains("signer0.status=GoodSignature"), "cmsutil verify: {}", out.all());
     let out = db.cmsutil(&["-D", "-u", "4", "-i", &sig, "-c", &bad, "-n", "-h", "2"]);
-    assert!(!out.stdout.contains("signer0.status=GoodSignature") && out.stdout.contains("signer0.status="), "cmsutil must see tampering: {}", out.all());
+    assert!(
+        !out.stdout.contains("signer0.status=GoodSignature") && out.stdout.contains("signer0.status="),
+        "cmsutil must see tampering: {}",
+        out.all()
+    );
 }
 
 /// OpenSSL's default output (-stream BER included), OAEP, GCM and ECDH (SHA-1 KDF by default),
@@ -186,7 +339,8 @@ fn we_open_what_gpgsm_and_nss_encrypt() {
     let gpg = Gpgsm::new(&w);
     gpg.run(&["--import", &w.p("root.pem"), &w.p("inter.pem"), &w.p("alice.pem")], None).expect_ok("gpgsm import");
     gpg.trust_root(&w.p("root.pem"));
-    gpg.run(&["--encrypt", "-r", "alice@example.com", "--output", &w.p("gpg.p7m"), &input], None).expect_ok("gpgsm --encrypt");
+    gpg.run(&["--encrypt", "-r", "alice@example.com", "--output", &w.p("gpg.p7m"), &input], None)
+        .expect_ok("gpgsm --encrypt");
     let opened = cms::open(&w.read("gpg.p7m"), &h.alice, &h.alice_key, &mut rng(5)).unwrap();
     assert_eq!(opened.content, ENTITY, "gpgsm-made EnvelopedData");
 
@@ -210,28 +364,136 @@ fn we_verify_what_the_tools_sign() {
     h.write(&w);
     let input = w.write("in.txt", ENTITY);
     let (alice, key, inter) = (w.p("alice.pem"), w.p("alice.key"), w.p("inter.pem"));
-    openssl(&["cms", "-sign", "-binary", "-md", "sha256", "-in", &input, "-signer", &alice, "-inkey", &key, "-certfile", &inter, "-outform", "DER", "-out", &w.p("ossl-detached.p7s")]).expect_ok("openssl sign");
-    openssl(&["cms", "-sign", "-binary", "-nodetach", "-stream", "-in", &input, "-signer", &alice, "-inkey", &key, "-certfile", &inter, "-outform", "DER", "-out", &w.p("ossl-opaque.p7m")]).expect_ok("openssl sign opaque");
+    openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-md",
+        "sha256",
+        "-in",
+        &input,
+        "-signer",
+        &alice,
+        "-inkey",
+        &key,
+        "-certfile",
+        &inter,
+        "-outform",
+        "DER",
+        "-out",
+        &w.p("ossl-detached.p7s"),
+    ])
+    .expect_ok("openssl sign");
+    openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-nodetach",
+        "-stream",
+        "-in",
+        &input,
+        "-signer",
+        &alice,
+        "-inkey",
+        &key,
+        "-certfile",
+        &inter,
+        "-outform",
+        "DER",
+        "-out",
+        &w.p("ossl-opaque.p7m"),
+    ])
+    .expect_ok("openssl sign opaque");
     let p12 = w.p("alice.p12");
-    openssl(&["pkcs12", "-export", "-inkey", &key, "-in", &alice, "-certfile", &inter, "-passout", "pass:pw", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-out", &p12]).expect_ok("pkcs12");
+    openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        &key,
+        "-in",
+        &alice,
+        "-certfile",
+        &inter,
+        "-passout",
+        "pass:pw",
+        "-keypbe",
+        "PBE-SHA1-3DES",
+        "-certpbe",
+        "PBE-SHA1-3DES",
+        "-macalg",
+        "sha1",
+        "-out",
+        &p12,
+    ])
+    .expect_ok("pkcs12");
     let gpg = Gpgsm::new(&w);
     gpg.run(&["--import", &w.p("root.pem")], None).expect_ok("import root");
     gpg.trust_root(&w.p("root.pem"));
     gpg.run(&["--passphrase-fd", "0", "--import", &p12], Some(b"pw\n")).expect_ok("gpgsm import p12");
-    gpg.run(&["--passphrase-fd", "0", "--include-certs", "-1", "--detach-sign", "-u", "alice@example.com", "--output", &w.p("gpg-detached.p7s"), &input], Some(b"pw\n")).expect_ok("gpgsm sign");
-    gpg.run(&["--passphrase-fd", "0", "--include-certs", "-1", "--sign", "-u", "alice@example.com", "--output", &w.p("gpg-opaque.p7m"), &input], Some(b"pw\n")).expect_ok("gpgsm sign opaque");
+    gpg.run(
+        &[
+            "--passphrase-fd",
+            "0",
+            "--include-certs",
+            "-1",
+            "--detach-sign",
+            "-u",
+            "alice@example.com",
+            "--output",
+            &w.p("gpg-detached.p7s"),
+            &input,
+        ],
+        Some(b"pw\n"),
+    )
+    .expect_ok("gpgsm sign");
+    gpg.run(
+        &[
+            "--passphrase-fd",
+            "0",
+            "--include-certs",
+            "-1",
+            "--sign",
+            "-u",
+            "alice@example.com",
+            "--output",
+            &w.p("gpg-opaque.p7m"),
+            &input,
+        ],
+        Some(b"pw\n"),
+    )
+    .expect_ok("gpgsm sign opaque");
     let db = NssDb::new(&w, "nss");
     db.add_cert("root", "C,C,", &w.p("root.pem"));
     db.pk12util(&["-i", &p12, "-W", "pw", "-K", ""]).expect_ok("pk12util");
-    let nick = db.certutil(&["-L"]).stdout.lines().find(|l| l.contains("u,u,u")).map(|l| l.split("  ").next().unwrap().trim().to_string()).expect("alice's nickname");
-    db.cmsutil(&["-S", "-N", &nick, "-T", "-G", "-P", "-H", "SHA256", "-i", &input, "-o", &w.p("nss-detached.p7s")]).expect_ok("cmsutil -S -T");
-    db.cmsutil(&["-S", "-N", &nick, "-G", "-P", "-H", "SHA256", "-i", &input, "-o", &w.p("nss-opaque.p7m")]).expect_ok("cmsutil -S");
-    for (file, detached) in [("ossl-detached.p7s", true), ("ossl-opaque.p7m", false), ("gpg-detached.p7s", true), ("gpg-opaque.p7m", false), ("nss-detached.p7s", true), ("nss-opaque.p7m", false)] {
+    let nick = db
+        .certutil(&["-L"])
+        .stdout
+        .lines()
+        .find(|l| l.contains("u,u,u"))
+        .map(|l| l.split("  ").next().unwrap().trim().to_string())
+        .expect("alice's nickname");
+    db.cmsutil(&["-S", "-N", &nick, "-T", "-G", "-P", "-H", "SHA256", "-i", &input, "-o", &w.p("nss-detached.p7s")])
+        .expect_ok("cmsutil -S -T");
+    db.cmsutil(&["-S", "-N", &nick, "-G", "-P", "-H", "SHA256", "-i", &input, "-o", &w.p("nss-opaque.p7m")])
+        .expect_ok("cmsutil -S");
+    for (file, detached) in [
+        ("ossl-detached.p7s", true),
+        ("ossl-opaque.p7m", false),
+        ("gpg-detached.p7s", true),
+        ("gpg-opaque.p7m", false),
+        ("nss-detached.p7s", true),
+        ("nss-opaque.p7m", false),
+    ] {
         let der = w.read(file);
-        let report = cms::verify(&der, detached.then_some(ENTITY), &h.root, LATER).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let report =
+            cms::verify(&der, detached.then_some(ENTITY), &h.root, LATER).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(report.is_valid(), "{file}: {:?}", report.signers);
         assert_eq!(report.content, ENTITY, "{file}");
-        assert_eq!(report.signers[0].cert.as_ref().unwrap().to_der().unwrap(), h.alice.to_der().unwrap(), "{file}: signer");
+        assert_eq!(
+            report.signers[0].cert.as_ref().unwrap().to_der().unwrap(),
+            h.alice.to_der().unwrap(),
+            "{file}: signer"
+        );
         if detached {
             let tampered = cms::verify(&der, Some(b"other content"), &h.root, LATER).unwrap();
             assert_eq!(tampered.signers[0].signature, SignatureStatus::DigestMismatch, "{file}: tampering");

@@ -1,5 +1,7 @@
 //! Every certificate profile, judged by OpenSSL, NSS and gpgsm.
 
+#![allow(clippy::unwrap_used)]
+
 use interop::{Hierarchy, KeyKind, NssDb, Work, openssl, require};
 
 fn hierarchies() -> Vec<(&'static str, Hierarchy)> {
@@ -12,7 +14,19 @@ fn hierarchies() -> Vec<(&'static str, Hierarchy)> {
 
 fn verify(w: &Work, purpose: &str, leaf: &str, email: Option<&str>) -> interop::Out {
     let (root, inter, leaf) = (w.p("root.pem"), w.p("inter.pem"), w.p(leaf));
-    let mut args = vec!["verify", "-x509_strict", "-check_ss_sig", "-attime", "1796000000", "-CAfile", &root, "-untrusted", &inter, "-purpose", purpose];
+    let mut args = vec![
+        "verify",
+        "-x509_strict",
+        "-check_ss_sig",
+        "-attime",
+        "1796000000",
+        "-CAfile",
+        &root,
+        "-untrusted",
+        &inter,
+        "-purpose",
+        purpose,
+    ];
     if let Some(e) = email {
         args.extend_from_slice(&["-verify_email", e]);
     }
@@ -40,7 +54,16 @@ fn openssl_accepts_every_profile_and_rejects_the_outsider() {
         assert!(!out.ok, "{label}: a cert outside the name constraints must be rejected: {}", out.all());
         assert!(out.all().contains("permitted subtree violation"), "{label}: wrong reason: {}", out.all());
         // The intermediate itself is a valid CA under the root.
-        let out = openssl(&["verify", "-x509_strict", "-check_ss_sig", "-attime", "1796000000", "-CAfile", &w.p("root.pem"), &w.p("inter.pem")]);
+        let out = openssl(&[
+            "verify",
+            "-x509_strict",
+            "-check_ss_sig",
+            "-attime",
+            "1796000000",
+            "-CAfile",
+            &w.p("root.pem"),
+            &w.p("inter.pem"),
+        ]);
         assert!(out.ok, "{label}: intermediate: {}", out.all());
     }
 }
@@ -68,13 +91,25 @@ fn nss_accepts_every_profile_and_rejects_the_outsider() {
         for engine in [&[][..], &["-pp"][..]] {
             for (usage, leaf) in [("4", "alice.pem"), ("5", "alice.pem"), ("4", "contact.pem"), ("5", "contact.pem")] {
                 let out = vfy(engine, usage, leaf);
-                assert!(out.ok && out.all().contains("Chain is good!"), "{label} {engine:?} usage {usage} {leaf}: {}", out.all());
+                assert!(
+                    out.ok && out.all().contains("Chain is good!"),
+                    "{label} {engine:?} usage {usage} {leaf}: {}",
+                    out.all()
+                );
             }
             let out = vfy(engine, "5", "outsider.pem");
-            assert!(!out.ok && out.all().contains("Chain is bad!"), "{label} {engine:?}: NSS accepted the outsider: {}", out.all());
+            assert!(
+                !out.ok && out.all().contains("Chain is bad!"),
+                "{label} {engine:?}: NSS accepted the outsider: {}",
+                out.all()
+            );
         }
         // The classic engine names the reason; libpkix reports a generic extension error.
         let out = vfy(&[], "5", "outsider.pem");
-        assert!(out.all().contains("not permitted to issue a certificate with this name"), "{label}: wrong reason: {}", out.all());
+        assert!(
+            out.all().contains("not permitted to issue a certificate with this name"),
+            "{label}: wrong reason: {}",
+            out.all()
+        );
     }
 }

@@ -36,7 +36,8 @@ struct Options {
 
 fn parse_args() -> Res<Options> {
     let mut args = std::env::args().skip(1);
-    let (mut out, mut domain, mut mailbox, mut key, mut password, mut contact) = (None, None, None, KeyAlgorithm::Rsa2048, None, None);
+    let (mut out, mut domain, mut mailbox, mut key, mut password, mut contact) =
+        (None, None, None, KeyAlgorithm::Rsa2048, None, None);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
@@ -86,7 +87,14 @@ fn run() -> Res<()> {
     let sig = root_key.sign(tbs.bytes(), &mut rng)?;
     let root = tbs.assemble(&sig, SignatureFormat::Der)?;
     let permitted = Permitted { domains: vec![opts.domain.clone()], mailboxes: vec![opts.mailbox.clone()] };
-    let tbs = cert::intermediate("Mail relay issuing CA", &inter_key.public_key(), &Issuer::from_certificate(&root)?, &permitted, life, &mut rng)?;
+    let tbs = cert::intermediate(
+        "Mail relay issuing CA",
+        &inter_key.public_key(),
+        &Issuer::from_certificate(&root)?,
+        &permitted,
+        life,
+        &mut rng,
+    )?;
     let sig = root_key.sign(tbs.bytes(), &mut rng)?;
     let inter = tbs.assemble(&sig, SignatureFormat::Der)?;
     drop(root_key);
@@ -94,7 +102,8 @@ fn run() -> Res<()> {
 
     println!("4. The relay issues the end-entity certificate for {}.", opts.mailbox);
     let issuer = Issuer::from_certificate(&inter)?;
-    let ee = cert::end_entity(&opts.mailbox, &ee_key.public_key(), &issuer, Lifetime { now, days: 365 }, &mut rng)?.sign(&inter_key, &mut rng)?;
+    let ee = cert::end_entity(&opts.mailbox, &ee_key.public_key(), &issuer, Lifetime { now, days: 365 }, &mut rng)?
+        .sign(&inter_key, &mut rng)?;
     let pool = [inter.clone()];
     for usage in [Usage::Sign, Usage::Encrypt] {
         let verdict = path::validate(&ee, &pool, &root, now, usage);
@@ -129,7 +138,8 @@ fn run() -> Res<()> {
     }
     if let Some(alias) = &opts.contact {
         let key = PrivateKey::generate(opts.key, &mut rng)?;
-        let c = cert::recipient(alias, &key.public_key(), &issuer, Lifetime { now, days: 365 }, &mut rng)?.sign(&inter_key, &mut rng)?;
+        let c = cert::recipient(alias, &key.public_key(), &issuer, Lifetime { now, days: 365 }, &mut rng)?
+            .sign(&inter_key, &mut rng)?;
         write("contact.pem", c.to_pem(LineEnding::LF)?.as_bytes())?;
         write("contact.key", key.to_pkcs8_pem()?.as_bytes())?;
     }

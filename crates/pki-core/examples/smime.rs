@@ -12,7 +12,11 @@
 
 use std::{collections::HashMap, process::ExitCode};
 
-use pki_core::{PrivateKey, UnixTime, cms::{ContentCipher, Signer}, smime};
+use pki_core::{
+    PrivateKey, UnixTime,
+    cms::{ContentCipher, Signer},
+    smime,
+};
 use rand_core::SeedableRng;
 use x509_cert::Certificate;
 
@@ -41,7 +45,11 @@ impl Args {
         Ok(Args { command, opts, flags })
     }
     fn one(&self, name: &str) -> Res<&str> {
-        self.opts.get(name).and_then(|v| v.first()).map(String::as_str).ok_or_else(|| format!("--{name} is required").into())
+        self.opts
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+            .ok_or_else(|| format!("--{name} is required").into())
     }
     fn all(&self, name: &str) -> &[String] {
         self.opts.get(name).map(Vec::as_slice).unwrap_or_default()
@@ -70,7 +78,8 @@ fn run() -> Res<ExitCode> {
     getrandom::fill(&mut seed).map_err(|e| format!("no OS randomness: {e}"))?;
     let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
     let input = std::fs::read(args.one("in")?)?;
-    let cipher = if args.flags.iter().any(|f| f == "gcm") { ContentCipher::Aes256Gcm } else { ContentCipher::Aes256Cbc };
+    let cipher =
+        if args.flags.iter().any(|f| f == "gcm") { ContentCipher::Aes256Gcm } else { ContentCipher::Aes256Cbc };
     let mut recipients = Vec::new();
     for r in args.all("recipient") {
         recipients.push(cert(r)?);

@@ -104,8 +104,7 @@ pub(crate) fn rfc822_constraint_matches(constraint: &str, address: &str) -> bool
         return c_local == local && c_host.eq_ignore_ascii_case(host);
     }
     if constraint.starts_with('.') {
-        return host.len() > constraint.len()
-            && host.to_ascii_lowercase().ends_with(&constraint.to_ascii_lowercase());
+        return host.len() > constraint.len() && host.to_ascii_lowercase().ends_with(&constraint.to_ascii_lowercase());
     }
     host.eq_ignore_ascii_case(constraint)
 }
@@ -120,7 +119,8 @@ mod tests {
         for (input, want) in ok {
             assert_eq!(Mailbox::parse(input).unwrap().as_str(), want, "{input}");
         }
-        let bad = ["", "alice", "@x.io", "a@", "a b@x.io", "a@x", "a..b@x.io", ".a@x.io", "ä@x.io", "a@-x.io", "a@x..io"];
+        let bad =
+            ["", "alice", "@x.io", "a@", "a b@x.io", "a@x", "a..b@x.io", ".a@x.io", "ä@x.io", "a@-x.io", "a@x..io"];
         for input in bad {
             assert!(Mailbox::parse(input).is_err(), "{input:?} must be rejected");
         }

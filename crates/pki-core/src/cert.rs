@@ -25,9 +25,9 @@ use x509_cert::{
     ext::{
         Extension,
         pkix::{
-            AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, ExtendedKeyUsage,
-            KeyUsage, KeyUsages, NameConstraints, SubjectAltName, SubjectKeyIdentifier,
-            certpolicy::PolicyInformation, constraints::name::GeneralSubtree, name::GeneralName,
+            AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, ExtendedKeyUsage, KeyUsage, KeyUsages,
+            NameConstraints, SubjectAltName, SubjectKeyIdentifier, certpolicy::PolicyInformation,
+            constraints::name::GeneralSubtree, name::GeneralName,
         },
     },
     name::{Name, RdnSequence, RelativeDistinguishedName},
@@ -140,7 +140,12 @@ pub struct Lifetime {
 ///
 /// # Errors
 /// [`Error::Profile`] for a bad lifetime or a name with an `@`.
-pub fn root<R: CryptoRng + ?Sized>(common_name: &str, key: &PublicKey, life: Lifetime, rng: &mut R) -> Result<ToBeSigned<Certificate>> {
+pub fn root<R: CryptoRng + ?Sized>(
+    common_name: &str,
+    key: &PublicKey,
+    life: Lifetime,
+    rng: &mut R,
+) -> Result<ToBeSigned<Certificate>> {
     if common_name.contains('@') {
         return Err(profile_err("the root's subject must not contain a mail address"));
     }
@@ -169,7 +174,14 @@ pub struct Permitted {
 ///
 /// # Errors
 /// [`Error::Profile`] if `permitted` is empty or the lifetime is bad.
-pub fn intermediate<R: CryptoRng + ?Sized>(common_name: &str, key: &PublicKey, issuer: &Issuer, permitted: &Permitted, life: Lifetime, rng: &mut R) -> Result<ToBeSigned<Certificate>> {
+pub fn intermediate<R: CryptoRng + ?Sized>(
+    common_name: &str,
+    key: &PublicKey,
+    issuer: &Issuer,
+    permitted: &Permitted,
+    life: Lifetime,
+    rng: &mut R,
+) -> Result<ToBeSigned<Certificate>> {
     if permitted.domains.is_empty() {
         return Err(profile_err("an intermediate needs at least one permitted relay domain"));
     }
@@ -187,7 +199,11 @@ pub fn intermediate<R: CryptoRng + ?Sized>(common_name: &str, key: &PublicKey, i
         ext(oid::CE_EXT_KEY_USAGE, false, &ExtendedKeyUsage(vec![oid::KP_EMAIL_PROTECTION]))?,
         ext(oid::CE_SUBJECT_KEY_ID, false, &SubjectKeyIdentifier(octets(&key_identifier(&spki))?))?,
         ext(oid::CE_AUTHORITY_KEY_ID, false, &aki(issuer)?)?,
-        ext(oid::CE_NAME_CONSTRAINTS, true, &NameConstraints { permitted_subtrees: Some(subtrees), excluded_subtrees: None })?,
+        ext(
+            oid::CE_NAME_CONSTRAINTS,
+            true,
+            &NameConstraints { permitted_subtrees: Some(subtrees), excluded_subtrees: None },
+        )?,
     ];
     build(common_name_only(common_name)?, spki, issuer, life, exts, rng)
 }
@@ -197,7 +213,13 @@ pub fn intermediate<R: CryptoRng + ?Sized>(common_name: &str, key: &PublicKey, i
 ///
 /// # Errors
 /// [`Error::Profile`] for a bad lifetime.
-pub fn end_entity<R: CryptoRng + ?Sized>(mailbox: &Mailbox, key: &PublicKey, issuer: &Issuer, life: Lifetime, rng: &mut R) -> Result<ToBeSigned<Certificate>> {
+pub fn end_entity<R: CryptoRng + ?Sized>(
+    mailbox: &Mailbox,
+    key: &PublicKey,
+    issuer: &Issuer,
+    life: Lifetime,
+    rng: &mut R,
+) -> Result<ToBeSigned<Certificate>> {
     mailbox_cert(mailbox, key, issuer, life, rng)
 }
 
@@ -206,11 +228,23 @@ pub fn end_entity<R: CryptoRng + ?Sized>(mailbox: &Mailbox, key: &PublicKey, iss
 ///
 /// # Errors
 /// [`Error::Profile`] for a bad lifetime.
-pub fn recipient<R: CryptoRng + ?Sized>(reverse_alias: &Mailbox, key: &PublicKey, issuer: &Issuer, life: Lifetime, rng: &mut R) -> Result<ToBeSigned<Certificate>> {
+pub fn recipient<R: CryptoRng + ?Sized>(
+    reverse_alias: &Mailbox,
+    key: &PublicKey,
+    issuer: &Issuer,
+    life: Lifetime,
+    rng: &mut R,
+) -> Result<ToBeSigned<Certificate>> {
     mailbox_cert(reverse_alias, key, issuer, life, rng)
 }
 
-fn mailbox_cert<R: CryptoRng + ?Sized>(mailbox: &Mailbox, key: &PublicKey, issuer: &Issuer, life: Lifetime, rng: &mut R) -> Result<ToBeSigned<Certificate>> {
+fn mailbox_cert<R: CryptoRng + ?Sized>(
+    mailbox: &Mailbox,
+    key: &PublicKey,
+    issuer: &Issuer,
+    life: Lifetime,
+    rng: &mut R,
+) -> Result<ToBeSigned<Certificate>> {
     let spki = key.to_spki()?;
     // OpenSSL's smimeencrypt purpose insists on keyEncipherment even for EC keys, which do key
     // agreement; EC certificates carry both so every client is satisfied.
@@ -235,7 +269,14 @@ fn mailbox_cert<R: CryptoRng + ?Sized>(mailbox: &Mailbox, key: &PublicKey, issue
     build(common_name_only(mailbox.as_str())?, spki, issuer, life, exts, rng)
 }
 
-fn build<R: CryptoRng + ?Sized>(subject: Name, spki: SubjectPublicKeyInfoOwned, issuer: &Issuer, life: Lifetime, extensions: Vec<Extension>, rng: &mut R) -> Result<ToBeSigned<Certificate>> {
+fn build<R: CryptoRng + ?Sized>(
+    subject: Name,
+    spki: SubjectPublicKeyInfoOwned,
+    issuer: &Issuer,
+    life: Lifetime,
+    extensions: Vec<Extension>,
+    rng: &mut R,
+) -> Result<ToBeSigned<Certificate>> {
     let validity = validity(life, issuer.not_after)?;
     let tbs = TbsCertificate {
         version: Version::V3,
@@ -294,9 +335,7 @@ fn octets(b: &[u8]) -> Result<OctetString> {
 }
 
 fn rfc822(s: &str) -> Result<GeneralName> {
-    Ia5String::new(s)
-        .map(GeneralName::Rfc822Name)
-        .map_err(|_| Error::InvalidAddress { address: s.to_string() })
+    Ia5String::new(s).map(GeneralName::Rfc822Name).map_err(|_| Error::InvalidAddress { address: s.to_string() })
 }
 
 pub(crate) fn ext<T: Encode>(id: der::asn1::ObjectIdentifier, critical: bool, value: &T) -> Result<Extension> {

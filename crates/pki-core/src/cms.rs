@@ -23,7 +23,7 @@ pub mod signed;
 
 pub use envelope::{ContentCipher, Envelope, KeyTransport};
 pub use open::{Opened, open};
-pub use signed::{SignOptions, SignatureStatus, SignedReport, SignerReport, Signer, sign, verify};
+pub use signed::{SignOptions, SignatureStatus, SignedReport, Signer, SignerReport, sign, verify};
 
 /// Wraps an inner structure in a `ContentInfo` and encodes it as DER.
 pub(crate) fn content_info<T: Encode>(content_type: ObjectIdentifier, inner: &T) -> Result<Vec<u8>> {
@@ -35,12 +35,16 @@ pub(crate) fn content_info<T: Encode>(content_type: ObjectIdentifier, inner: &T)
 /// Reads a `ContentInfo` given as DER or as BER (OpenSSL's `-stream` output uses indefinite
 /// lengths and constructed OCTET STRINGs), returning its type and the inner structure decoded
 /// as `T`.
-pub(crate) fn read_content_info<T: for<'a> Decode<'a, Error = der::Error>>(input: &[u8]) -> Result<(ObjectIdentifier, T)> {
+pub(crate) fn read_content_info<T: for<'a> Decode<'a, Error = der::Error>>(
+    input: &[u8],
+) -> Result<(ObjectIdentifier, T)> {
     read_content_info_ber(input).map(|(t, v, _)| (t, v))
 }
 
 /// As [`read_content_info`], also telling whether the input needed BER rules.
-pub(crate) fn read_content_info_ber<T: for<'a> Decode<'a, Error = der::Error>>(input: &[u8]) -> Result<(ObjectIdentifier, T, bool)> {
+pub(crate) fn read_content_info_ber<T: for<'a> Decode<'a, Error = der::Error>>(
+    input: &[u8],
+) -> Result<(ObjectIdentifier, T, bool)> {
     let (ci, ber) = match ContentInfo::from_der(input) {
         Ok(ci) => (ci, false),
         Err(_) => (ContentInfo::from_ber(input).map_err(Error::der("ContentInfo"))?, true),
@@ -55,7 +59,8 @@ pub(crate) fn read_content_info_ber<T: for<'a> Decode<'a, Error = der::Error>>(i
 /// # Errors
 /// If the input is not a ContentInfo.
 pub fn content_type(input: &[u8]) -> Result<ObjectIdentifier> {
-    let ci = ContentInfo::from_der(input).or_else(|_| ContentInfo::from_ber(input)).map_err(Error::der("ContentInfo"))?;
+    let ci =
+        ContentInfo::from_der(input).or_else(|_| ContentInfo::from_ber(input)).map_err(Error::der("ContentInfo"))?;
     Ok(ci.content_type)
 }
 

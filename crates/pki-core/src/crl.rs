@@ -7,13 +7,18 @@ use alloc::{vec, vec::Vec};
 use der::{Decode, Encode, asn1::OctetString};
 use x509_cert::{
     Certificate,
+    certificate::Version,
     crl::{CertificateList, RevokedCert, TbsCertList},
     ext::pkix::{AuthorityKeyIdentifier, CrlNumber},
     serial_number::SerialNumber,
-    certificate::Version,
 };
 
-use crate::{Error, PublicKey, Result, UnixTime, cert::{self, Issuer}, oid, sign::ToBeSigned};
+use crate::{
+    Error, PublicKey, Result, UnixTime,
+    cert::{self, Issuer},
+    oid,
+    sign::ToBeSigned,
+};
 
 /// One revoked certificate.
 #[derive(Clone, Debug)]
@@ -35,13 +40,25 @@ impl Revoked {
 ///
 /// # Errors
 /// If `next_update` is not after `this_update`, or encoding fails.
-pub fn build(issuer: &Issuer, revoked: &[Revoked], crl_number: u64, this_update: UnixTime, next_update: UnixTime) -> Result<ToBeSigned<CertificateList>> {
+pub fn build(
+    issuer: &Issuer,
+    revoked: &[Revoked],
+    crl_number: u64,
+    this_update: UnixTime,
+    next_update: UnixTime,
+) -> Result<ToBeSigned<CertificateList>> {
     if next_update <= this_update {
         return Err(Error::Profile { reason: "CRL nextUpdate must follow thisUpdate".into() });
     }
     let entries = revoked
         .iter()
-        .map(|r| Ok(RevokedCert { serial_number: r.serial.clone(), revocation_date: r.at.to_x509()?, crl_entry_extensions: None }))
+        .map(|r| {
+            Ok(RevokedCert {
+                serial_number: r.serial.clone(),
+                revocation_date: r.at.to_x509()?,
+                crl_entry_extensions: None,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let number = der::asn1::Uint::new(&crl_number.to_be_bytes()).map_err(Error::der("CRL number"))?;
     let aki = AuthorityKeyIdentifier {

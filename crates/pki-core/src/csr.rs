@@ -5,8 +5,15 @@
 //! for, from the subjectAltName of the extensionRequest attribute and from emailAddress
 //! attributes of the subject.
 
-use alloc::{string::{String, ToString}, vec, vec::Vec};
-use der::{Decode, DecodePem, Encode, asn1::{Ia5String, SetOfVec}};
+use alloc::{
+    string::{String, ToString},
+    vec,
+    vec::Vec,
+};
+use der::{
+    Decode, DecodePem, Encode,
+    asn1::{Ia5String, SetOfVec},
+};
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::{
     attr::Attribute,
@@ -29,7 +36,10 @@ pub fn build(mailbox: &Mailbox, key: &PublicKey) -> Result<ToBeSigned<CertReq>> 
     )]);
     let exts = vec![cert::ext(oid::CE_SUBJECT_ALT_NAME, false, &san)?];
     let value = der::Any::encode_from(&exts).map_err(Error::der("extensionRequest"))?;
-    let attr = Attribute { oid: oid::AT_EXTENSION_REQUEST, values: SetOfVec::try_from(vec![value]).map_err(Error::der("attribute"))? };
+    let attr = Attribute {
+        oid: oid::AT_EXTENSION_REQUEST,
+        values: SetOfVec::try_from(vec![value]).map_err(Error::der("attribute"))?,
+    };
     let info = CertReqInfo {
         version: Version::V1,
         subject: cert::common_name_only(mailbox.as_str())?,
@@ -71,7 +81,8 @@ impl VerifiedCsr {
             for value in attr.values.iter() {
                 let exts: Vec<x509_cert::ext::Extension> = value.decode_as().map_err(Error::der("extensionRequest"))?;
                 for e in exts.iter().filter(|e| e.extn_id == oid::CE_SUBJECT_ALT_NAME) {
-                    let san = SubjectAltName::from_der(e.extn_value.as_bytes()).map_err(Error::der("subjectAltName"))?;
+                    let san =
+                        SubjectAltName::from_der(e.extn_value.as_bytes()).map_err(Error::der("subjectAltName"))?;
                     mailboxes.extend(san.0.iter().filter_map(|n| match n {
                         GeneralName::Rfc822Name(m) => Some(m.to_string()),
                         _ => None,

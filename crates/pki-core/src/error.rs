@@ -102,9 +102,7 @@ impl fmt::Display for Error {
             Error::MalformedSignature { what } => write!(f, "malformed {what} signature value"),
             Error::Profile { reason } => write!(f, "certificate profile: {reason}"),
             Error::InvalidAddress { address } => write!(f, "invalid mail address {address:?}"),
-            Error::NoMatchingRecipient => {
-                f.write_str("no recipient info in the message matches this certificate")
-            }
+            Error::NoMatchingRecipient => f.write_str("no recipient info in the message matches this certificate"),
             Error::DecryptionFailed => f.write_str("decryption failed"),
             Error::Cms { reason } => write!(f, "CMS: {reason}"),
             Error::UnexpectedContentType { found } => write!(f, "unexpected content type {found}"),
@@ -122,7 +120,6 @@ impl core::error::Error for Error {
         }
     }
 }
-
 
 impl From<crate::mime::Error> for Error {
     fn from(e: crate::mime::Error) -> Self {

@@ -7,7 +7,7 @@
 
 use alloc::{string::String, vec::Vec};
 use der::{Decode, Encode, asn1::ObjectIdentifier, pem::LineEnding};
-use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, DecodePublicKey};
+use pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use signature::hazmat::PrehashVerifier;
@@ -103,8 +103,7 @@ impl PrivateKey {
     /// # Errors
     /// [`Error::Pem`] or any error of [`Self::from_pkcs8_der`].
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self> {
-        let (label, doc) = pkcs8::SecretDocument::from_pem(pem)
-            .map_err(|_| Error::Pem { expected: "PRIVATE KEY" })?;
+        let (label, doc) = pkcs8::SecretDocument::from_pem(pem).map_err(|_| Error::Pem { expected: "PRIVATE KEY" })?;
         if label != "PRIVATE KEY" {
             return Err(Error::Pem { expected: "PRIVATE KEY" });
         }
@@ -208,8 +207,7 @@ impl PublicKey {
     /// [`Error::UnsupportedAlgorithm`] for other key types or curves, [`Error::InvalidKey`] for
     /// malformed keys or RSA keys outside 2048..=4096 bits.
     pub fn from_spki_der(der: &[u8]) -> Result<Self> {
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(der)
-            .map_err(Error::der("SubjectPublicKeyInfo"))?;
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(Error::der("SubjectPublicKeyInfo"))?;
         match spki.algorithm.oid {
             oid::RSA_ENCRYPTION => {
                 let key = rsa::PublicKey::from_public_key_der(der)
@@ -267,10 +265,9 @@ impl PublicKey {
     /// ecdsa-with-SHA256 for P-256, ecdsa-with-SHA384 for P-384.
     pub fn signature_algorithm(&self) -> AlgorithmIdentifierOwned {
         match self {
-            PublicKey::Rsa(_) => AlgorithmIdentifierOwned {
-                oid: oid::SHA256_WITH_RSA,
-                parameters: Some(der::asn1::Null.into()),
-            },
+            PublicKey::Rsa(_) => {
+                AlgorithmIdentifierOwned { oid: oid::SHA256_WITH_RSA, parameters: Some(der::asn1::Null.into()) }
+            }
             PublicKey::P256(_) => AlgorithmIdentifierOwned { oid: oid::ECDSA_WITH_SHA256, parameters: None },
             PublicKey::P384(_) => AlgorithmIdentifierOwned { oid: oid::ECDSA_WITH_SHA384, parameters: None },
         }
@@ -295,17 +292,35 @@ impl PublicKey {
     /// # Errors
     /// [`Error::BadSignature`] if it does not verify, [`Error::UnsupportedAlgorithm`] if the
     /// algorithm does not fit the key.
-    pub fn verify(&self, alg: &ObjectIdentifier, digest_hint: Option<ObjectIdentifier>, msg: &[u8], sig: &[u8], what: &'static str) -> Result<()> {
+    pub fn verify(
+        &self,
+        alg: &ObjectIdentifier,
+        digest_hint: Option<ObjectIdentifier>,
+        msg: &[u8],
+        sig: &[u8],
+        what: &'static str,
+    ) -> Result<()> {
         let digest = signature_digest(alg, digest_hint)?;
         let hash = digest.hash(msg);
         self.verify_prehash(alg, digest, &hash, sig, what)
     }
 
     /// As [`Self::verify`], with the message already hashed by `digest`.
-    pub(crate) fn verify_prehash(&self, alg: &ObjectIdentifier, digest: DigestAlg, hash: &[u8], sig: &[u8], what: &'static str) -> Result<()> {
+    pub(crate) fn verify_prehash(
+        &self,
+        alg: &ObjectIdentifier,
+        digest: DigestAlg,
+        hash: &[u8],
+        sig: &[u8],
+        what: &'static str,
+    ) -> Result<()> {
         let bad = || Error::BadSignature { what };
-        let is_rsa_alg = matches!(*alg, oid::RSA_ENCRYPTION | oid::SHA256_WITH_RSA | oid::SHA384_WITH_RSA | oid::SHA512_WITH_RSA);
-        let is_ec_alg = matches!(*alg, oid::ECDSA_WITH_SHA256 | oid::ECDSA_WITH_SHA384 | oid::ECDSA_WITH_SHA512 | oid::EC_PUBLIC_KEY);
+        let is_rsa_alg =
+            matches!(*alg, oid::RSA_ENCRYPTION | oid::SHA256_WITH_RSA | oid::SHA384_WITH_RSA | oid::SHA512_WITH_RSA);
+        let is_ec_alg = matches!(
+            *alg,
+            oid::ECDSA_WITH_SHA256 | oid::ECDSA_WITH_SHA384 | oid::ECDSA_WITH_SHA512 | oid::EC_PUBLIC_KEY
+        );
         match self {
             PublicKey::Rsa(k) if is_rsa_alg => {
                 let r = match digest {

@@ -7,17 +7,17 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
-pub mod mime;
-pub mod pkcs12;
-mod error;
-pub mod key;
 pub mod address;
 pub mod cert;
 pub mod cms;
 pub mod crl;
 pub mod csr;
+mod error;
+pub mod key;
+pub mod mime;
 pub(crate) mod oid;
 pub mod path;
+pub mod pkcs12;
 pub mod sign;
 pub mod smime;
 pub mod time;

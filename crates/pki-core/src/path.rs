@@ -10,7 +10,10 @@
 //! The outcome is a [`Verdict`], a value that says which rule failed for which certificate;
 //! it is not an error.
 
-use alloc::{string::{String, ToString}, vec::Vec};
+use alloc::{
+    string::{String, ToString},
+    vec::Vec,
+};
 use core::fmt;
 use der::{Encode, asn1::ObjectIdentifier};
 use x509_cert::{
@@ -152,7 +155,13 @@ impl fmt::Display for Verdict {
 
 /// Validates `leaf` up to `anchor` at `time`, for `usage`. `pool` holds candidate intermediates
 /// (in any order; extra certificates are ignored).
-pub fn validate(leaf: &Certificate, pool: &[Certificate], anchor: &Certificate, time: UnixTime, usage: Usage) -> Verdict {
+pub fn validate(
+    leaf: &Certificate,
+    pool: &[Certificate],
+    anchor: &Certificate,
+    time: UnixTime,
+    usage: Usage,
+) -> Verdict {
     let path = match build_path(leaf, pool, anchor) {
         Ok(p) => p,
         Err((position, failure)) => return invalid(position, &cert_at(leaf, pool, position), failure),
@@ -189,7 +198,10 @@ fn build_path(leaf: &Certificate, pool: &[Certificate], anchor: &Certificate) ->
         if path.len() >= MAX_PATH {
             return Err((path.len() - 1, Failure::PathTooLong));
         }
-        let mut candidates = pool.iter().filter(|c| c.tbs_certificate().subject() == issuer && !path.contains(c) && *c != anchor).peekable();
+        let mut candidates = pool
+            .iter()
+            .filter(|c| c.tbs_certificate().subject() == issuer && !path.contains(c) && *c != anchor)
+            .peekable();
         // A certificate by the right name whose key did not make the signature: say so.
         let failure = if candidates.peek().is_some() { Failure::BadSignature } else { Failure::IssuerNotFound };
         match candidates.find(|c| signed_by(current, c)) {
@@ -219,9 +231,11 @@ fn check_path(path: &[Certificate], anchor: &Certificate, time: UnixTime, usage:
     check_validity(anchor, time).map_err(|f| (anchor_pos, f))?;
     let mut constraints = Constraints::default();
     // The tightest pathLenConstraint so far: (CA certificates still allowed below, who set it, its value).
-    let mut limit: Option<(usize, usize, u8)> = ca_constraints(anchor).map_err(|f| (anchor_pos, f))?.map(|p| (usize::from(p), anchor_pos, p));
+    let mut limit: Option<(usize, usize, u8)> =
+        ca_constraints(anchor).map_err(|f| (anchor_pos, f))?.map(|p| (usize::from(p), anchor_pos, p));
     constraints.add(anchor).map_err(|f| (anchor_pos, f))?;
-    let mut issuer_key = PublicKey::from_spki(anchor.tbs_certificate().subject_public_key_info()).map_err(|_| (anchor_pos, Failure::UnsupportedKey))?;
+    let mut issuer_key = PublicKey::from_spki(anchor.tbs_certificate().subject_public_key_info())
+        .map_err(|_| (anchor_pos, Failure::UnsupportedKey))?;
     for pos in (0..n).rev() {
         let cert = &path[pos];
         let f = |failure| (pos, failure);
@@ -239,14 +253,15 @@ fn check_path(path: &[Certificate], anchor: &Certificate, time: UnixTime, usage:
                 }
                 limit = Some((remaining - 1, setter, path_len));
             }
-            if let Some(p) = own {
-                if limit.is_none_or(|(remaining, _, _)| usize::from(p) <= remaining) {
-                    limit = Some((usize::from(p), pos, p));
-                }
+            if let Some(p) = own
+                && limit.is_none_or(|(remaining, _, _)| usize::from(p) <= remaining)
+            {
+                limit = Some((usize::from(p), pos, p));
             }
             check_eku(cert, false).map_err(f)?;
             constraints.add(cert).map_err(f)?;
-            issuer_key = PublicKey::from_spki(cert.tbs_certificate().subject_public_key_info()).map_err(|_| f(Failure::UnsupportedKey))?;
+            issuer_key = PublicKey::from_spki(cert.tbs_certificate().subject_public_key_info())
+                .map_err(|_| f(Failure::UnsupportedKey))?;
         } else {
             check_leaf(cert, usage).map_err(f)?;
         }
@@ -271,10 +286,10 @@ fn check_validity(cert: &Certificate, time: UnixTime) -> Result<(), Failure> {
 fn ca_constraints(cert: &Certificate) -> Result<Option<u8>, Failure> {
     let bc = ext::<BasicConstraints>(cert, oid::CE_BASIC_CONSTRAINTS)?;
     let Some(bc) = bc.filter(|b| b.ca) else { return Err(Failure::NotACa) };
-    if let Some(ku) = ext::<KeyUsage>(cert, oid::CE_KEY_USAGE)? {
-        if !ku.key_cert_sign() {
-            return Err(Failure::KeyUsage { missing: "keyCertSign" });
-        }
+    if let Some(ku) = ext::<KeyUsage>(cert, oid::CE_KEY_USAGE)?
+        && !ku.key_cert_sign()
+    {
+        return Err(Failure::KeyUsage { missing: "keyCertSign" });
     }
     Ok(bc.path_len_constraint)
 }
@@ -305,7 +320,9 @@ fn check_leaf(cert: &Certificate, usage: Usage) -> Result<(), Failure> {
 /// has one, it must allow emailProtection.
 fn check_eku(cert: &Certificate, required: bool) -> Result<(), Failure> {
     match ext::<ExtendedKeyUsage>(cert, oid::CE_EXT_KEY_USAGE)? {
-        Some(eku) if eku.0.iter().any(|o| *o == oid::KP_EMAIL_PROTECTION || *o == oid::ANY_EXTENDED_KEY_USAGE) => Ok(()),
+        Some(eku) if eku.0.iter().any(|o| *o == oid::KP_EMAIL_PROTECTION || *o == oid::ANY_EXTENDED_KEY_USAGE) => {
+            Ok(())
+        }
         None if !required => Ok(()),
         _ => Err(Failure::ExtendedKeyUsage),
     }
@@ -336,7 +353,10 @@ fn check_critical(cert: &Certificate) -> Result<(), Failure> {
     Ok(())
 }
 
-fn ext<T: for<'a> der::Decode<'a> + der::oid::AssociatedOid>(cert: &Certificate, id: ObjectIdentifier) -> Result<Option<T>, Failure> {
+fn ext<T: for<'a> der::Decode<'a> + der::oid::AssociatedOid>(
+    cert: &Certificate,
+    id: ObjectIdentifier,
+) -> Result<Option<T>, Failure> {
     let exts = cert.tbs_certificate().extensions().map(|e| e.as_slice()).unwrap_or_default();
     let mut found = exts.iter().filter(|e| e.extn_id == id);
     let Some(e) = found.next() else { return Ok(None) };
@@ -395,7 +415,10 @@ impl Constraints {
         }
         for atv in tbs.subject().iter() {
             if atv.oid == oid::AT_EMAIL_ADDRESS {
-                let v = atv.value.decode_as::<der::asn1::Ia5String>().map_err(|_| Failure::MalformedExtension { oid: oid::AT_EMAIL_ADDRESS })?;
+                let v = atv
+                    .value
+                    .decode_as::<der::asn1::Ia5String>()
+                    .map_err(|_| Failure::MalformedExtension { oid: oid::AT_EMAIL_ADDRESS })?;
                 addresses.push(v.to_string());
             }
         }

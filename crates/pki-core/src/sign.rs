@@ -10,7 +10,10 @@
 
 use alloc::vec::Vec;
 use core::marker::PhantomData;
-use der::{Decode, Encode, Sequence, asn1::{AnyRef, BitString}};
+use der::{
+    Decode, Encode, Sequence,
+    asn1::{AnyRef, BitString},
+};
 use rand_core::CryptoRng;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::{Certificate, crl::CertificateList, request::CertReq};

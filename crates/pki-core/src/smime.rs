@@ -23,7 +23,12 @@ use crate::{
 ///
 /// # Errors
 /// If the message has no header block, or signing fails.
-pub fn sign_message<R: CryptoRng + ?Sized>(msg: &[u8], signer: Signer<'_>, time: UnixTime, rng: &mut R) -> Result<Vec<u8>> {
+pub fn sign_message<R: CryptoRng + ?Sized>(
+    msg: &[u8],
+    signer: Signer<'_>,
+    time: UnixTime,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let split = mime::split_message(msg)?;
     let entity = sign_entity(&split.entity(), signer, time, rng)?;
     Ok(mime::join_message(&split.outer_headers, &entity))
@@ -33,7 +38,12 @@ pub fn sign_message<R: CryptoRng + ?Sized>(msg: &[u8], signer: Signer<'_>, time:
 ///
 /// # Errors
 /// If signing fails.
-pub fn sign_entity<R: CryptoRng + ?Sized>(entity: &[u8], signer: Signer<'_>, time: UnixTime, rng: &mut R) -> Result<Vec<u8>> {
+pub fn sign_entity<R: CryptoRng + ?Sized>(
+    entity: &[u8],
+    signer: Signer<'_>,
+    time: UnixTime,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let content = mime::signed_content_for(entity);
     let der = cms::sign(&content, signer, SignOptions { signing_time: time, detached: true }, rng)?;
     let mut random = [0u8; 16];
@@ -49,7 +59,12 @@ pub fn sign_entity<R: CryptoRng + ?Sized>(entity: &[u8], signer: Signer<'_>, tim
 /// # Errors
 /// If there are no recipients, a recipient key is unsupported, or the message has no header
 /// block.
-pub fn encrypt_message<R: CryptoRng + ?Sized>(msg: &[u8], recipients: &[Certificate], cipher: ContentCipher, rng: &mut R) -> Result<Vec<u8>> {
+pub fn encrypt_message<R: CryptoRng + ?Sized>(
+    msg: &[u8],
+    recipients: &[Certificate],
+    cipher: ContentCipher,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let split = mime::split_message(msg)?;
     let entity = encrypt_entity(&split.entity(), recipients, cipher, rng)?;
     Ok(mime::join_message(&split.outer_headers, &entity))
@@ -59,7 +74,12 @@ pub fn encrypt_message<R: CryptoRng + ?Sized>(msg: &[u8], recipients: &[Certific
 ///
 /// # Errors
 /// As [`encrypt_message`].
-pub fn encrypt_entity<R: CryptoRng + ?Sized>(entity: &[u8], recipients: &[Certificate], cipher: ContentCipher, rng: &mut R) -> Result<Vec<u8>> {
+pub fn encrypt_entity<R: CryptoRng + ?Sized>(
+    entity: &[u8],
+    recipients: &[Certificate],
+    cipher: ContentCipher,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let mut envelope = Envelope::new(cipher);
     for r in recipients {
         envelope = envelope.recipient(r)?;
@@ -73,7 +93,14 @@ pub fn encrypt_entity<R: CryptoRng + ?Sized>(entity: &[u8], recipients: &[Certif
 ///
 /// # Errors
 /// As [`sign_message`] and [`encrypt_message`].
-pub fn sign_and_encrypt_message<R: CryptoRng + ?Sized>(msg: &[u8], signer: Signer<'_>, recipients: &[Certificate], cipher: ContentCipher, time: UnixTime, rng: &mut R) -> Result<Vec<u8>> {
+pub fn sign_and_encrypt_message<R: CryptoRng + ?Sized>(
+    msg: &[u8],
+    signer: Signer<'_>,
+    recipients: &[Certificate],
+    cipher: ContentCipher,
+    time: UnixTime,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let split = mime::split_message(msg)?;
     let signed = sign_entity(&split.entity(), signer, time, rng)?;
     let encrypted = encrypt_entity(&signed, recipients, cipher, rng)?;
@@ -85,7 +112,12 @@ pub fn sign_and_encrypt_message<R: CryptoRng + ?Sized>(msg: &[u8], signer: Signe
 ///
 /// # Errors
 /// [`Error::Mime`] if it is not an encrypted S/MIME message; the errors of [`cms::open`].
-pub fn decrypt_message<R: CryptoRng + ?Sized>(msg: &[u8], cert: &Certificate, key: &PrivateKey, rng: &mut R) -> Result<Vec<u8>> {
+pub fn decrypt_message<R: CryptoRng + ?Sized>(
+    msg: &[u8],
+    cert: &Certificate,
+    key: &PrivateKey,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let split = mime::split_message(msg)?;
     let p7 = mime::parse_pkcs7_mime(&split.entity())?;
     if matches!(p7.smime_type, Some(SmimeType::SignedData | SmimeType::CertsOnly | SmimeType::CompressedData)) {

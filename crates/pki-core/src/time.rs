@@ -50,8 +50,7 @@ impl UnixTime {
     /// # Errors
     /// If the time is beyond what GeneralizedTime can hold (year 9999).
     pub fn to_x509(self) -> Result<Time> {
-        let dt = DateTime::from_unix_duration(Duration::from_secs(self.0))
-            .map_err(Error::der("time"))?;
+        let dt = DateTime::from_unix_duration(Duration::from_secs(self.0)).map_err(Error::der("time"))?;
         if dt.year() < 2050 {
             Ok(Time::UtcTime(der::asn1::UtcTime::from_date_time(dt).map_err(Error::der("UTCTime"))?))
         } else {

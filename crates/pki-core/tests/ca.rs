@@ -2,6 +2,8 @@
 //! CMS round trips and their failure modes. (Interop with other implementations lives in the
 //! `interop` crate; OpenSSL/gpgsm/NSS-made vectors in `tests/fixtures.rs`.)
 
+#![allow(clippy::unwrap_used)]
+
 use der::{Decode, Encode};
 use pki_core::{
     Error, KeyAlgorithm, PrivateKey, PublicKey, SignatureFormat, UnixTime,
@@ -12,7 +14,10 @@ use pki_core::{
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use x509_cert::{Certificate, ext::pkix::{BasicConstraints, NameConstraints}};
+use x509_cert::{
+    Certificate,
+    ext::pkix::{BasicConstraints, NameConstraints},
+};
 
 const NOW: UnixTime = UnixTime(1_795_910_400);
 const DAY: u64 = 86_400;
@@ -35,16 +40,39 @@ fn ca(alg: KeyAlgorithm, seed: u8) -> Ca {
     let root_key = PrivateKey::generate(alg, &mut g).unwrap();
     let root = cert::root("Root", &root_key.public_key(), life, &mut g).unwrap().sign(&root_key, &mut g).unwrap();
     let inter_key = PrivateKey::generate(alg, &mut g).unwrap();
-    let permitted = Permitted { domains: vec![Domain::parse("pportal.io").unwrap()], mailboxes: vec![Mailbox::parse("alice@example.com").unwrap()] };
-    let inter = cert::intermediate("Issuing", &inter_key.public_key(), &Issuer::from_certificate(&root).unwrap(), &permitted, life, &mut g).unwrap().sign(&root_key, &mut g).unwrap();
+    let permitted = Permitted {
+        domains: vec![Domain::parse("pportal.io").unwrap()],
+        mailboxes: vec![Mailbox::parse("alice@example.com").unwrap()],
+    };
+    let inter = cert::intermediate(
+        "Issuing",
+        &inter_key.public_key(),
+        &Issuer::from_certificate(&root).unwrap(),
+        &permitted,
+        life,
+        &mut g,
+    )
+    .unwrap()
+    .sign(&root_key, &mut g)
+    .unwrap();
     let alice_key = PrivateKey::generate(alg, &mut g).unwrap();
     let alice = mailbox_cert(&inter, &inter_key, &alice_key, "alice@example.com", 365, &mut g);
     Ca { root, inter, inter_key, alice, alice_key }
 }
 
-fn mailbox_cert(inter: &Certificate, inter_key: &PrivateKey, key: &PrivateKey, addr: &str, days: u32, g: &mut ChaCha20Rng) -> Certificate {
+fn mailbox_cert(
+    inter: &Certificate,
+    inter_key: &PrivateKey,
+    key: &PrivateKey,
+    addr: &str,
+    days: u32,
+    g: &mut ChaCha20Rng,
+) -> Certificate {
     let issuer = Issuer::from_certificate(inter).unwrap();
-    cert::end_entity(&Mailbox::parse(addr).unwrap(), &key.public_key(), &issuer, Lifetime { now: NOW, days }, g).unwrap().sign(inter_key, g).unwrap()
+    cert::end_entity(&Mailbox::parse(addr).unwrap(), &key.public_key(), &issuer, Lifetime { now: NOW, days }, g)
+        .unwrap()
+        .sign(inter_key, g)
+        .unwrap()
 }
 
 fn failure(v: Verdict) -> (usize, Failure) {
@@ -68,7 +96,11 @@ fn pkcs8_round_trips_and_rejects_other_keys() {
         assert_eq!(PublicKey::from_spki_der(&spki).unwrap(), k.public_key());
     }
     // An Ed25519 PKCS#8 key (RFC 8410 example) is refused with the OID named.
-    let ed25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20, 0xd4, 0xee, 0x72, 0xdb, 0xf9, 0x13, 0x58, 0x4a, 0xd5, 0xb6, 0xd8, 0xf1, 0xf7, 0x69, 0xf8, 0xad, 0x3a, 0xfe, 0x7c, 0x28, 0xcb, 0xf1, 0xd4, 0xfb, 0xe0, 0x97, 0xa8, 0x8f, 0x44, 0x75, 0x58, 0x42];
+    let ed25519 = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20, 0xd4, 0xee,
+        0x72, 0xdb, 0xf9, 0x13, 0x58, 0x4a, 0xd5, 0xb6, 0xd8, 0xf1, 0xf7, 0x69, 0xf8, 0xad, 0x3a, 0xfe, 0x7c, 0x28,
+        0xcb, 0xf1, 0xd4, 0xfb, 0xe0, 0x97, 0xa8, 0x8f, 0x44, 0x75, 0x58, 0x42,
+    ];
     assert!(matches!(PrivateKey::from_pkcs8_der(&ed25519), Err(Error::UnsupportedAlgorithm { .. })));
     assert!(matches!(PrivateKey::from_pkcs8_der(b"\x30\x03\x02\x01"), Err(Error::Der { .. })));
     assert!(PrivateKey::from_pkcs8_pem("-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n").is_err());
@@ -107,12 +139,16 @@ fn lifetimes_are_bounded() {
     }
     // 825 days asked from an issuer with less left: cut at the issuer's notAfter.
     let late = Lifetime { now: NOW.plus_secs(700 * DAY), days: 825 };
-    let cert = cert::recipient(&mb, &key.public_key(), &issuer, late, &mut g).unwrap().sign(&c.inter_key, &mut g).unwrap();
+    let cert =
+        cert::recipient(&mb, &key.public_key(), &issuer, late, &mut g).unwrap().sign(&c.inter_key, &mut g).unwrap();
     assert_eq!(cert.tbs_certificate().validity().not_after, c.inter.tbs_certificate().validity().not_after);
     // An expired issuer issues nothing.
     let after = Lifetime { now: NOW.plus_secs(900 * DAY), days: 30 };
     assert!(matches!(cert::recipient(&mb, &key.public_key(), &issuer, after, &mut g), Err(Error::Profile { .. })));
-    assert!(cert::root("a@b.example", &key.public_key(), Lifetime { now: NOW, days: 30 }, &mut g).is_err(), "no address in a root");
+    assert!(
+        cert::root("a@b.example", &key.public_key(), Lifetime { now: NOW, days: 30 }, &mut g).is_err(),
+        "no address in a root"
+    );
 }
 
 #[test]
@@ -126,11 +162,20 @@ fn two_step_signing_accepts_webcrypto_signatures_and_checks_them() {
     let sig: p256::ecdsa::Signature = signature::Signer::sign(&p256::ecdsa::SigningKey::from(&sk), tbs.bytes());
     let raw = sig.to_bytes();
     assert_eq!(raw.len(), 64);
-    assert!(matches!(tbs.clone().assemble(&raw[..63], SignatureFormat::RawEcdsa), Err(Error::MalformedSignature { .. })));
-    assert!(matches!(tbs.clone().assemble(&raw, SignatureFormat::Der), Err(Error::BadSignature { .. })), "raw bytes are not DER");
+    assert!(matches!(
+        tbs.clone().assemble(&raw[..63], SignatureFormat::RawEcdsa),
+        Err(Error::MalformedSignature { .. })
+    ));
+    assert!(
+        matches!(tbs.clone().assemble(&raw, SignatureFormat::Der), Err(Error::BadSignature { .. })),
+        "raw bytes are not DER"
+    );
     let other = PrivateKey::generate(KeyAlgorithm::P256, &mut g).unwrap();
     let wrong = other.sign(tbs.bytes(), &mut g).unwrap();
-    assert!(matches!(tbs.clone().assemble(&wrong, SignatureFormat::Der), Err(Error::BadSignature { .. })), "a signature by another key");
+    assert!(
+        matches!(tbs.clone().assemble(&wrong, SignatureFormat::Der), Err(Error::BadSignature { .. })),
+        "a signature by another key"
+    );
     let root = tbs.assemble(&raw, SignatureFormat::RawEcdsa).unwrap();
     assert!(path::validate(&root, &[], &root, NOW, Usage::Chain).is_valid());
 }
@@ -148,31 +193,55 @@ fn path_validation_names_the_rule_and_the_certificate() {
         let (pos, f) = failure(path::validate(&c.alice, &pool, &c.root, NOW.plus_secs(400 * DAY), Usage::Sign));
         assert_eq!(pos, 0);
         assert!(matches!(f, Failure::Expired { .. }));
-        assert!(matches!(failure(path::validate(&c.alice, &pool, &c.root, NOW.minus_secs(2 * DAY), Usage::Sign)).1, Failure::NotYetValid { .. }));
+        assert!(matches!(
+            failure(path::validate(&c.alice, &pool, &c.root, NOW.minus_secs(2 * DAY), Usage::Sign)).1,
+            Failure::NotYetValid { .. }
+        ));
         // The whole chain expired: the intermediate and root are checked too.
         let (pos, f) = failure(path::validate(&c.alice, &pool, &c.root, NOW.plus_secs(900 * DAY), Usage::Sign));
         assert!(matches!(f, Failure::Expired { .. }) && pos == 2, "the anchor expires first from the top: {pos} {f:?}");
         // Outside the name constraints.
         let key = PrivateKey::generate(alg, &mut g).unwrap();
         let outsider = mailbox_cert(&c.inter, &c.inter_key, &key, "bob@bank.example", 30, &mut g);
-        assert_eq!(failure(path::validate(&outsider, &pool, &c.root, NOW, Usage::Encrypt)), (0, Failure::NameConstraint { address: "bob@bank.example".into() }));
+        assert_eq!(
+            failure(path::validate(&outsider, &pool, &c.root, NOW, Usage::Encrypt)),
+            (0, Failure::NameConstraint { address: "bob@bank.example".into() })
+        );
         // pathLen: the intermediate (pathLen 0) makes another CA, which issues a leaf.
         let sub_key = PrivateKey::generate(alg, &mut g).unwrap();
         let permitted = Permitted { domains: vec![Domain::parse("pportal.io").unwrap()], mailboxes: vec![] };
-        let sub = cert::intermediate("Sub", &sub_key.public_key(), &Issuer::from_certificate(&c.inter).unwrap(), &permitted, Lifetime { now: NOW, days: 30 }, &mut g).unwrap().sign(&c.inter_key, &mut g).unwrap();
+        let sub = cert::intermediate(
+            "Sub",
+            &sub_key.public_key(),
+            &Issuer::from_certificate(&c.inter).unwrap(),
+            &permitted,
+            Lifetime { now: NOW, days: 30 },
+            &mut g,
+        )
+        .unwrap()
+        .sign(&c.inter_key, &mut g)
+        .unwrap();
         let leaf = mailbox_cert(&sub, &sub_key, &key, "x@pportal.io", 30, &mut g);
         let (pos, f) = failure(path::validate(&leaf, &[sub.clone(), c.inter.clone()], &c.root, NOW, Usage::Sign));
         assert_eq!((pos, f), (2, Failure::PathLenExceeded { path_len: 0 }));
         // A leaf used as an issuer is not a CA.
         let fake = mailbox_cert(&c.alice, &c.alice_key, &key, "alice@example.com", 30, &mut g);
-        assert_eq!(failure(path::validate(&fake, &[c.alice.clone(), c.inter.clone()], &c.root, NOW, Usage::Sign)).1, Failure::NotACa);
+        assert_eq!(
+            failure(path::validate(&fake, &[c.alice.clone(), c.inter.clone()], &c.root, NOW, Usage::Sign)).1,
+            Failure::NotACa
+        );
         // Another root by the same name: the intermediate's signature does not hold under it.
         let other = ca(alg, 7);
         assert_eq!(failure(path::validate(&c.alice, &pool, &other.root, NOW, Usage::Sign)), (1, Failure::BadSignature));
         // No intermediate given: no path.
         assert_eq!(failure(path::validate(&c.alice, &[], &c.root, NOW, Usage::Sign)), (0, Failure::IssuerNotFound));
         // A corrupted signature on the leaf.
-        let forged = { let mut der = c.alice.to_der().unwrap(); let n = der.len(); der[n - 5] ^= 1; Certificate::from_der(&der).unwrap() };
+        let forged = {
+            let mut der = c.alice.to_der().unwrap();
+            let n = der.len();
+            der[n - 5] ^= 1;
+            Certificate::from_der(&der).unwrap()
+        };
         assert_eq!(failure(path::validate(&forged, &pool, &c.root, NOW, Usage::Sign)), (0, Failure::BadSignature));
     }
 }
@@ -198,7 +267,10 @@ fn cms_round_trips_and_fails_closed() {
         let n = bad.len();
         bad[n - 3] ^= 0x55;
         let got = cms::open(&bad, &c.alice, &c.alice_key, &mut g);
-        assert!(matches!(got, Err(Error::DecryptionFailed)) || got.is_ok_and(|o| o.content != content), "{cipher:?}: tampering must not go unnoticed silently");
+        assert!(
+            matches!(got, Err(Error::DecryptionFailed)) || got.is_ok_and(|o| o.content != content),
+            "{cipher:?}: tampering must not go unnoticed silently"
+        );
         // Truncated and garbage input: an error, never a panic.
         for cut in [0, 1, 10, n / 2, n - 1] {
             assert!(cms::open(&der[..cut], &c.alice, &c.alice_key, &mut g).is_err());
@@ -233,7 +305,10 @@ fn signed_data_round_trips_and_reports_tampering() {
     assert!(ok.is_valid());
     assert_eq!(ok.signers[0].signing_time, Some(NOW));
     assert_eq!(pki_core::oid_names(&ok.signers[0].capabilities)[0], "aes256-CBC");
-    assert_eq!(cms::verify(&der, Some(b"other"), &c.root, NOW).unwrap().signers[0].signature, SignatureStatus::DigestMismatch);
+    assert_eq!(
+        cms::verify(&der, Some(b"other"), &c.root, NOW).unwrap().signers[0].signature,
+        SignatureStatus::DigestMismatch
+    );
     // Flip a bit in the signature value (the last bytes of the DER).
     let mut bad = der.clone();
     let n = bad.len();
@@ -247,7 +322,10 @@ fn signed_data_round_trips_and_reports_tampering() {
     assert!(!r.is_valid());
     // The key must match the certificate.
     let mismatched = Signer { cert: &c.alice, key: &other.alice_key, chain: &[] };
-    assert!(matches!(cms::sign(content, mismatched, SignOptions { signing_time: NOW, detached: true }, &mut g), Err(Error::InvalidKey { .. })));
+    assert!(matches!(
+        cms::sign(content, mismatched, SignOptions { signing_time: NOW, detached: true }, &mut g),
+        Err(Error::InvalidKey { .. })
+    ));
     // Opaque.
     let opaque = cms::sign(content, signer, SignOptions { signing_time: NOW, detached: false }, &mut g).unwrap();
     let r = cms::verify(&opaque, None, &c.root, NOW).unwrap();

@@ -1,17 +1,20 @@
 //! Building EnvelopedData and AuthEnvelopedData.
 
-use alloc::vec::Vec;
 use aes::{Aes128, Aes256};
+use alloc::vec::Vec;
 use cms::{
     authenveloped_data::AuthEnvelopedData,
     content_info::CmsVersion,
     enveloped_data::{
-        EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo,
-        KeyTransRecipientInfo, OriginatorIdentifierOrKey, OriginatorPublicKey,
-        RecipientEncryptedKey, RecipientIdentifier, RecipientInfo, RecipientInfos,
+        EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo, KeyTransRecipientInfo,
+        OriginatorIdentifierOrKey, OriginatorPublicKey, RecipientEncryptedKey, RecipientIdentifier, RecipientInfo,
+        RecipientInfos,
     },
 };
-use der::{Any, Encode, Sequence, asn1::{BitString, OctetString, SetOfVec}};
+use der::{
+    Any, Encode, Sequence,
+    asn1::{BitString, OctetString, SetOfVec},
+};
 use rand_core::CryptoRng;
 use sha2::Sha256;
 use spki::AlgorithmIdentifierOwned;
@@ -192,7 +195,10 @@ fn recipient_info<R: CryptoRng + ?Sized>(r: &Recipient, cek: &[u8], rng: &mut R)
         (PublicKey::Rsa(k), KeyTransport::Default) => Ok(RecipientInfo::Ktri(KeyTransRecipientInfo {
             version: CmsVersion::V0,
             rid: RecipientIdentifier::IssuerAndSerialNumber(rid),
-            key_enc_alg: AlgorithmIdentifierOwned { oid: oid::RSA_ENCRYPTION, parameters: Some(der::asn1::Null.into()) },
+            key_enc_alg: AlgorithmIdentifierOwned {
+                oid: oid::RSA_ENCRYPTION,
+                parameters: Some(der::asn1::Null.into()),
+            },
             enc_key: octets(&k.pkcs1v15_encrypt_with_rng(rng, cek).map_err(fail)?)?,
         })),
         (PublicKey::Rsa(k), KeyTransport::RsaOaepSha256) => {
@@ -207,7 +213,9 @@ fn recipient_info<R: CryptoRng + ?Sized>(r: &Recipient, cek: &[u8], rng: &mut R)
                 enc_key: octets(&k.oaep_encrypt_with_rng::<Sha256, _>(rng, cek).map_err(fail)?)?,
             }))
         }
-        (PublicKey::P256(k), KeyTransport::Default) => ecdh_recipient(k, KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(rid), cek, rng),
+        (PublicKey::P256(k), KeyTransport::Default) => {
+            ecdh_recipient(k, KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(rid), cek, rng)
+        }
         _ => Err(Error::InvalidKey { reason: "key type does not fit the key transport" }),
     }
 }
@@ -216,7 +224,12 @@ fn recipient_info<R: CryptoRng + ?Sized>(r: &Recipient, cek: &[u8], rng: &mut R)
 /// ([RFC 5753 §3.1.1](https://www.rfc-editor.org/rfc/rfc5753#section-3.1.1)): the ANSI X9.63
 /// KDF with SHA-256 over the shared secret and `ECC-CMS-SharedInfo` gives the KEK, and AES-256
 /// key wrap (RFC 3394) wraps the content key under it.
-fn ecdh_recipient<R: CryptoRng + ?Sized>(recipient: &p256::PublicKey, rid: KeyAgreeRecipientIdentifier, cek: &[u8], rng: &mut R) -> Result<RecipientInfo> {
+fn ecdh_recipient<R: CryptoRng + ?Sized>(
+    recipient: &p256::PublicKey,
+    rid: KeyAgreeRecipientIdentifier,
+    cek: &[u8],
+    rng: &mut R,
+) -> Result<RecipientInfo> {
     use elliptic_curve::{Generate, sec1::ToSec1Point};
     let eph = elliptic_curve::ecdh::EphemeralSecret::<p256::NistP256>::generate_from_rng(rng);
     let eph_point = eph.public_key().to_sec1_point(false);
@@ -240,7 +253,13 @@ fn ecdh_recipient<R: CryptoRng + ?Sized>(recipient: &p256::PublicKey, rid: KeyAg
 }
 
 /// X9.63 KDF over `ECC-CMS-SharedInfo`, producing a KEK of `kek_len` octets.
-pub(crate) fn derive_kek(z: &[u8], wrap_alg: &AlgorithmIdentifierOwned, ukm: Option<OctetString>, hash: super::open::KdfHash, kek_len: usize) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn derive_kek(
+    z: &[u8],
+    wrap_alg: &AlgorithmIdentifierOwned,
+    ukm: Option<OctetString>,
+    hash: super::open::KdfHash,
+    kek_len: usize,
+) -> Result<Zeroizing<Vec<u8>>> {
     let bits = u32::try_from(kek_len * 8).map_err(|_| Error::Cms { reason: "KEK length" })?;
     let shared_info = EccCmsSharedInfo {
         key_info: wrap_alg.clone(),
@@ -264,18 +283,32 @@ fn aes_wrap(kek: &[u8], cek: &[u8]) -> Result<Vec<u8>> {
     use aes_kw::{AesKw, KeyInit};
     let mut out = alloc::vec![0u8; cek.len() + 8];
     let e = |_| Error::Cms { reason: "AES key wrap failed" };
-    AesKw::<Aes256>::new_from_slice(kek).map_err(|_| Error::Cms { reason: "KEK length" })?.wrap_key(cek, &mut out).map_err(e)?;
+    AesKw::<Aes256>::new_from_slice(kek)
+        .map_err(|_| Error::Cms { reason: "KEK length" })?
+        .wrap_key(cek, &mut out)
+        .map_err(e)?;
     Ok(out)
 }
 
-fn cbc_encrypt<R: CryptoRng + ?Sized>(cipher: ContentCipher, cek: &[u8], content: &[u8], rng: &mut R) -> Result<EncryptedContentInfo> {
+fn cbc_encrypt<R: CryptoRng + ?Sized>(
+    cipher: ContentCipher,
+    cek: &[u8],
+    content: &[u8],
+    rng: &mut R,
+) -> Result<EncryptedContentInfo> {
     use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
     let mut iv = [0u8; 16];
     rng.fill_bytes(&mut iv);
     let len_err = |_| Error::Cms { reason: "content key length" };
     let (alg, ct) = match cipher {
-        ContentCipher::Aes128Cbc => (oid::AES128_CBC, cbc::Encryptor::<Aes128>::new_from_slices(cek, &iv).map_err(len_err)?.encrypt_padded_vec::<Pkcs7>(content)),
-        _ => (oid::AES256_CBC, cbc::Encryptor::<Aes256>::new_from_slices(cek, &iv).map_err(len_err)?.encrypt_padded_vec::<Pkcs7>(content)),
+        ContentCipher::Aes128Cbc => (
+            oid::AES128_CBC,
+            cbc::Encryptor::<Aes128>::new_from_slices(cek, &iv).map_err(len_err)?.encrypt_padded_vec::<Pkcs7>(content),
+        ),
+        _ => (
+            oid::AES256_CBC,
+            cbc::Encryptor::<Aes256>::new_from_slices(cek, &iv).map_err(len_err)?.encrypt_padded_vec::<Pkcs7>(content),
+        ),
     };
     Ok(EncryptedContentInfo {
         content_type: oid::CT_DATA,
@@ -287,7 +320,11 @@ fn cbc_encrypt<R: CryptoRng + ?Sized>(cipher: ContentCipher, cek: &[u8], content
     })
 }
 
-fn gcm_encrypt<R: CryptoRng + ?Sized>(cek: &[u8], content: &[u8], rng: &mut R) -> Result<(EncryptedContentInfo, OctetString)> {
+fn gcm_encrypt<R: CryptoRng + ?Sized>(
+    cek: &[u8],
+    content: &[u8],
+    rng: &mut R,
+) -> Result<(EncryptedContentInfo, OctetString)> {
     use aes_gcm::{Aes256Gcm, KeyInit, aead::Aead};
     let mut nonce = [0u8; 12];
     rng.fill_bytes(&mut nonce);

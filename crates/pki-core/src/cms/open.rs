@@ -11,14 +11,13 @@
 //! all the same. The failure then surfaces where a wrong key would, in the content padding or
 //! the GCM tag, as the one error [`Error::DecryptionFailed`], after the same work.
 
-use alloc::vec::Vec;
 use aes::{Aes128, Aes192, Aes256};
+use alloc::vec::Vec;
 use cms::{
     authenveloped_data::AuthEnvelopedData,
     enveloped_data::{
-        EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo,
-        KeyTransRecipientInfo, OriginatorIdentifierOrKey, RecipientIdentifier, RecipientInfo,
-        RecipientInfos,
+        EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo, KeyTransRecipientInfo,
+        OriginatorIdentifierOrKey, RecipientIdentifier, RecipientInfo, RecipientInfos,
     },
 };
 use der::{Encode, asn1::OctetString};
@@ -67,7 +66,12 @@ pub fn open<R: CryptoRng + ?Sized>(input: &[u8], cert: &Certificate, key: &Priva
             let (_, ed): (_, EnvelopedData) = super::read_content_info(input)?;
             let (cek, key_algorithm) = recover_cek(&ed.recip_infos, &ed.encrypted_content, cert, key, rng)?;
             let content = decrypt_content(&ed.encrypted_content, &cek, None, None)?;
-            Ok(Opened { content, authenticated: false, content_cipher: ed.encrypted_content.content_enc_alg.oid, key_algorithm })
+            Ok(Opened {
+                content,
+                authenticated: false,
+                content_cipher: ed.encrypted_content.content_enc_alg.oid,
+                key_algorithm,
+            })
         }
         oid::CT_AUTH_ENVELOPED_DATA => {
             let (_, aed): (_, AuthEnvelopedData) = super::read_content_info(input)?;
@@ -85,7 +89,13 @@ pub fn open<R: CryptoRng + ?Sized>(input: &[u8], cert: &Certificate, key: &Priva
     }
 }
 
-fn recover_cek<R: CryptoRng + ?Sized>(infos: &RecipientInfos, eci: &EncryptedContentInfo, cert: &Certificate, key: &PrivateKey, rng: &mut R) -> Result<(Zeroizing<Vec<u8>>, der::asn1::ObjectIdentifier)> {
+fn recover_cek<R: CryptoRng + ?Sized>(
+    infos: &RecipientInfos,
+    eci: &EncryptedContentInfo,
+    cert: &Certificate,
+    key: &PrivateKey,
+    rng: &mut R,
+) -> Result<(Zeroizing<Vec<u8>>, der::asn1::ObjectIdentifier)> {
     let want = content_key_len(&eci.content_enc_alg.oid)?;
     for ri in infos.0.iter() {
         match ri {
@@ -118,7 +128,9 @@ fn kari_encrypted_key<'a>(k: &'a KeyAgreeRecipientInfo, cert: &Certificate) -> O
     k.recipient_enc_keys.iter().find_map(|rek| {
         let hit = match &rek.rid {
             KeyAgreeRecipientIdentifier::IssuerAndSerialNumber(ias) => *ias == super::issuer_and_serial(cert),
-            KeyAgreeRecipientIdentifier::RKeyId(r) => cert_ski(cert).is_some_and(|own| own == r.subject_key_identifier.0.as_bytes()),
+            KeyAgreeRecipientIdentifier::RKeyId(r) => {
+                cert_ski(cert).is_some_and(|own| own == r.subject_key_identifier.0.as_bytes())
+            }
         };
         hit.then_some(&rek.enc_key)
     })
@@ -130,7 +142,12 @@ fn cert_ski(cert: &Certificate) -> Option<Vec<u8>> {
 }
 
 /// RSA key transport. Every failure after the RSA operation looks like a wrong content key.
-fn ktri_decrypt<R: CryptoRng + ?Sized>(k: &KeyTransRecipientInfo, rsa: &rsa::PrivateKey, want: usize, rng: &mut R) -> Result<Zeroizing<Vec<u8>>> {
+fn ktri_decrypt<R: CryptoRng + ?Sized>(
+    k: &KeyTransRecipientInfo,
+    rsa: &rsa::PrivateKey,
+    want: usize,
+    rng: &mut R,
+) -> Result<Zeroizing<Vec<u8>>> {
     let ct = k.enc_key.as_bytes();
     let raw = match k.key_enc_alg.oid {
         oid::RSA_ENCRYPTION => rsa.pkcs1v15_decrypt_with_rng(rng, ct),
@@ -169,17 +186,16 @@ fn oaep_hash(params: Option<&der::Any>) -> Result<KdfHash> {
     let Some(p) = params else { return Ok(KdfHash::Sha1) };
     let params: pkcs1::RsaOaepParamsOwned = p.decode_as().map_err(Error::der("RSAES-OAEP-params"))?;
     // Only the empty label (pSpecifiedEmpty) is supported.
-    let label_empty = params.p_source.parameters.as_ref().is_none_or(|l| l.decode_as::<OctetString>().is_ok_and(|o| o.as_bytes().is_empty()));
+    let label_empty = params
+        .p_source
+        .parameters
+        .as_ref()
+        .is_none_or(|l| l.decode_as::<OctetString>().is_ok_and(|o| o.as_bytes().is_empty()));
     if !label_empty {
         return Err(Error::Cms { reason: "RSA-OAEP with a non-empty label" });
     }
     let h = params.hash.oid;
-    let mgf_hash = params
-        .mask_gen
-        .parameters
-        .as_ref()
-        .map(|a| a.oid)
-        .unwrap_or(oid::SHA1);
+    let mgf_hash = params.mask_gen.parameters.as_ref().map(|a| a.oid).unwrap_or(oid::SHA1);
     if params.mask_gen.oid != oid::MGF1 || mgf_hash != h {
         return Err(Error::UnsupportedAlgorithm { context: "RSA-OAEP mask generation", oid: mgf_hash });
     }
@@ -208,7 +224,8 @@ fn kari_decrypt(k: &KeyAgreeRecipientInfo, wrapped: &OctetString, key: &p256::Se
     let OriginatorIdentifierOrKey::OriginatorKey(opk) = &k.originator else {
         return Err(Error::Cms { reason: "only ephemeral-static ECDH (originatorKey) is supported" });
     };
-    let eph = p256::PublicKey::from_sec1_bytes(opk.public_key.raw_bytes()).map_err(|_| Error::InvalidKey { reason: "originator key is not a P-256 point" })?;
+    let eph = p256::PublicKey::from_sec1_bytes(opk.public_key.raw_bytes())
+        .map_err(|_| Error::InvalidKey { reason: "originator key is not a P-256 point" })?;
     let shared = elliptic_curve::ecdh::diffie_hellman(key.to_nonzero_scalar(), eph.as_affine());
     let wrap_alg: AlgorithmIdentifierOwned = k
         .key_enc_alg
@@ -229,14 +246,23 @@ fn kari_decrypt(k: &KeyAgreeRecipientInfo, wrapped: &OctetString, key: &p256::Se
 
 fn aes_unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     use aes_kw::{AesKw, KeyInit};
-    if wrapped.len() < 24 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) {
         return Err(Error::DecryptionFailed);
     }
     let mut out = Zeroizing::new(alloc::vec![0u8; wrapped.len() - 8]);
     match kek.len() {
-        16 => AesKw::<Aes128>::new_from_slice(kek).map_err(decryption_failed)?.unwrap_key(wrapped, &mut out).map_err(decryption_failed)?,
-        24 => AesKw::<Aes192>::new_from_slice(kek).map_err(decryption_failed)?.unwrap_key(wrapped, &mut out).map_err(decryption_failed)?,
-        _ => AesKw::<Aes256>::new_from_slice(kek).map_err(decryption_failed)?.unwrap_key(wrapped, &mut out).map_err(decryption_failed)?,
+        16 => AesKw::<Aes128>::new_from_slice(kek)
+            .map_err(decryption_failed)?
+            .unwrap_key(wrapped, &mut out)
+            .map_err(decryption_failed)?,
+        24 => AesKw::<Aes192>::new_from_slice(kek)
+            .map_err(decryption_failed)?
+            .unwrap_key(wrapped, &mut out)
+            .map_err(decryption_failed)?,
+        _ => AesKw::<Aes256>::new_from_slice(kek)
+            .map_err(decryption_failed)?
+            .unwrap_key(wrapped, &mut out)
+            .map_err(decryption_failed)?,
     };
     Ok(out)
 }
@@ -252,7 +278,11 @@ fn content_key_len(alg: &der::asn1::ObjectIdentifier) -> Result<usize> {
 
 fn decrypt_content(eci: &EncryptedContentInfo, cek: &[u8], mac: Option<&[u8]>, aad: Option<&[u8]>) -> Result<Vec<u8>> {
     use cbc::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
-    let ct = eci.encrypted_content.as_ref().ok_or(Error::Cms { reason: "detached encrypted content is not supported" })?.as_bytes();
+    let ct = eci
+        .encrypted_content
+        .as_ref()
+        .ok_or(Error::Cms { reason: "detached encrypted content is not supported" })?
+        .as_bytes();
     let alg = &eci.content_enc_alg;
     let params = alg.parameters.as_ref().ok_or(Error::Cms { reason: "content cipher without parameters" })?;
     macro_rules! cbc_decrypt {
@@ -261,7 +291,10 @@ fn decrypt_content(eci: &EncryptedContentInfo, cek: &[u8], mac: Option<&[u8]>, a
             if iv.as_bytes().len() != 16 {
                 return Err(Error::Cms { reason: "AES-CBC IV must be 16 octets" });
             }
-            cbc::Decryptor::<$c>::new_from_slices(cek, iv.as_bytes()).map_err(decryption_failed)?.decrypt_padded_vec::<Pkcs7>(ct).map_err(decryption_failed)
+            cbc::Decryptor::<$c>::new_from_slices(cek, iv.as_bytes())
+                .map_err(decryption_failed)?
+                .decrypt_padded_vec::<Pkcs7>(ct)
+                .map_err(decryption_failed)
         }};
     }
     match alg.oid {
@@ -276,10 +309,24 @@ fn decrypt_content(eci: &EncryptedContentInfo, cek: &[u8], mac: Option<&[u8]>, a
     }
 }
 
-fn gcm_decrypt(alg: der::asn1::ObjectIdentifier, params: &der::Any, cek: &[u8], ct: &[u8], tag: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-    use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, aead::{Aead, Payload}};
+fn gcm_decrypt(
+    alg: der::asn1::ObjectIdentifier,
+    params: &der::Any,
+    cek: &[u8],
+    ct: &[u8],
+    tag: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>> {
+    use aes_gcm::{
+        Aes128Gcm, Aes256Gcm, KeyInit,
+        aead::{Aead, Payload},
+    };
     let gp: GcmParameters = params.decode_as().map_err(Error::der("GCMParameters"))?;
-    let nonce: [u8; 12] = gp.nonce.as_bytes().try_into().map_err(|_| Error::Cms { reason: "only 12-octet AES-GCM nonces are supported" })?;
+    let nonce: [u8; 12] = gp
+        .nonce
+        .as_bytes()
+        .try_into()
+        .map_err(|_| Error::Cms { reason: "only 12-octet AES-GCM nonces are supported" })?;
     if tag.len() != 16 || usize::from(gp.icv_len) != 16 {
         return Err(Error::Cms { reason: "only 16-octet AES-GCM tags are supported" });
     }
@@ -288,9 +335,15 @@ fn gcm_decrypt(alg: der::asn1::ObjectIdentifier, params: &der::Any, cek: &[u8], 
     buf.extend_from_slice(tag);
     let payload = Payload { msg: &buf, aad };
     if alg == oid::AES256_GCM {
-        Aes256Gcm::new_from_slice(cek).map_err(decryption_failed)?.decrypt(&nonce.into(), payload).map_err(decryption_failed)
+        Aes256Gcm::new_from_slice(cek)
+            .map_err(decryption_failed)?
+            .decrypt(&nonce.into(), payload)
+            .map_err(decryption_failed)
     } else {
-        Aes128Gcm::new_from_slice(cek).map_err(decryption_failed)?.decrypt(&nonce.into(), payload).map_err(decryption_failed)
+        Aes128Gcm::new_from_slice(cek)
+            .map_err(decryption_failed)?
+            .decrypt(&nonce.into(), payload)
+            .map_err(decryption_failed)
     }
 }
 

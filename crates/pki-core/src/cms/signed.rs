@@ -11,7 +11,10 @@ use cms::{
     content_info::CmsVersion,
     signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos},
 };
-use der::{Any, Decode, Encode, Reader, Sequence, Tagged, asn1::{ObjectIdentifier, OctetString, SetOfVec}};
+use der::{
+    Any, Decode, Encode, Reader, Sequence, Tagged,
+    asn1::{ObjectIdentifier, OctetString, SetOfVec},
+};
 use rand_core::CryptoRng;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::{Certificate, attr::Attribute};
@@ -61,21 +64,20 @@ pub struct SmimeCapability {
 /// What this crate can decrypt, in order of preference. CBC first: it is what every client
 /// can produce and what the relay has been measured with; GCM and OAEP follow so that clients
 /// which prefer them know they may use them.
-const CAPABILITIES: [ObjectIdentifier; 6] = [
-    oid::AES256_CBC,
-    oid::AES128_CBC,
-    oid::AES256_GCM,
-    oid::AES128_GCM,
-    oid::RSA_ENCRYPTION,
-    oid::RSAES_OAEP,
-];
+const CAPABILITIES: [ObjectIdentifier; 6] =
+    [oid::AES256_CBC, oid::AES128_CBC, oid::AES256_GCM, oid::AES128_GCM, oid::RSA_ENCRYPTION, oid::RSAES_OAEP];
 
 /// Signs `content` (for S/MIME: the canonical MIME entity) and returns a DER `ContentInfo`
 /// holding SignedData.
 ///
 /// # Errors
 /// If the key does not match the certificate, or encoding fails.
-pub fn sign<R: CryptoRng + ?Sized>(content: &[u8], signer: Signer<'_>, opts: SignOptions, rng: &mut R) -> Result<Vec<u8>> {
+pub fn sign<R: CryptoRng + ?Sized>(
+    content: &[u8],
+    signer: Signer<'_>,
+    opts: SignOptions,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let cert_key = PublicKey::from_spki(signer.cert.tbs_certificate().subject_public_key_info())?;
     if cert_key != signer.key.public_key() {
         return Err(Error::InvalidKey { reason: "the private key does not match the signer certificate" });
@@ -87,7 +89,9 @@ pub fn sign<R: CryptoRng + ?Sized>(content: &[u8], signer: Signer<'_>, opts: Sig
     let signature = signer.key.sign(&to_sign, rng)?;
     let signature_algorithm = match cert_key {
         // What OpenSSL, gpgsm and NSS write for RSA: rsaEncryption, the digest given apart.
-        PublicKey::Rsa(_) => AlgorithmIdentifierOwned { oid: oid::RSA_ENCRYPTION, parameters: Some(der::asn1::Null.into()) },
+        PublicKey::Rsa(_) => {
+            AlgorithmIdentifierOwned { oid: oid::RSA_ENCRYPTION, parameters: Some(der::asn1::Null.into()) }
+        }
         _ => AlgorithmIdentifierOwned { oid: oid::ECDSA_WITH_SHA256, parameters: None },
     };
     let info = SignerInfo {
@@ -101,11 +105,8 @@ pub fn sign<R: CryptoRng + ?Sized>(content: &[u8], signer: Signer<'_>, opts: Sig
     };
     let mut certs = vec![CertificateChoices::Certificate(signer.cert.clone())];
     certs.extend(signer.chain.iter().cloned().map(CertificateChoices::Certificate));
-    let econtent = if opts.detached {
-        None
-    } else {
-        Some(Any::encode_from(&octets(content)?).map_err(Error::der("eContent"))?)
-    };
+    let econtent =
+        if opts.detached { None } else { Some(Any::encode_from(&octets(content)?).map_err(Error::der("eContent"))?) };
     let sd = SignedData {
         version: CmsVersion::V1,
         digest_algorithms: SetOfVec::try_from(vec![sha256]).map_err(Error::der("digestAlgorithms"))?,
@@ -252,10 +253,8 @@ fn encapsulated_octets(any: &Any, ber: bool) -> Result<Vec<u8>> {
         return Err(Error::Cms { reason: "eContent is not an OCTET STRING" });
     }
     let value = any.value();
-    if ber {
-        if let Some(joined) = join_chunks(value) {
-            return Ok(joined);
-        }
+    if ber && let Some(joined) = join_chunks(value) {
+        return Ok(joined);
     }
     Ok(value.to_vec())
 }
@@ -273,12 +272,23 @@ fn join_chunks(mut value: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn check_signer(si: &SignerInfo, econtent_type: &ObjectIdentifier, content: &[u8], certs: &[Certificate], anchor: &Certificate, time: UnixTime) -> SignerReport {
+fn check_signer(
+    si: &SignerInfo,
+    econtent_type: &ObjectIdentifier,
+    content: &[u8],
+    certs: &[Certificate],
+    anchor: &Certificate,
+    time: UnixTime,
+) -> SignerReport {
     let cert = certs.iter().find(|c| sid_matches(&si.sid, c)).cloned();
     let (signing_time, capabilities) = read_attributes(si);
     let chain = match &cert {
         Some(c) => path::validate(c, certs, anchor, time, Usage::Sign),
-        None => Verdict::Invalid { position: 0, subject: alloc::string::String::new(), failure: path::Failure::IssuerNotFound },
+        None => Verdict::Invalid {
+            position: 0,
+            subject: alloc::string::String::new(),
+            failure: path::Failure::IssuerNotFound,
+        },
     };
     let signature = match &cert {
         Some(c) => signature_status(si, econtent_type, content, c),
@@ -299,7 +309,12 @@ fn sid_matches(sid: &SignerIdentifier, cert: &Certificate) -> bool {
     }
 }
 
-fn signature_status(si: &SignerInfo, econtent_type: &ObjectIdentifier, content: &[u8], cert: &Certificate) -> SignatureStatus {
+fn signature_status(
+    si: &SignerInfo,
+    econtent_type: &ObjectIdentifier,
+    content: &[u8],
+    cert: &Certificate,
+) -> SignatureStatus {
     let Ok(digest_alg) = DigestAlg::from_oid(&si.digest_alg.oid) else {
         return SignatureStatus::Unsupported { oid: si.digest_alg.oid };
     };
@@ -324,14 +339,23 @@ fn signature_status(si: &SignerInfo, econtent_type: &ObjectIdentifier, content: 
         }
         None => content.to_vec(),
     };
-    match key.verify(&si.signature_algorithm.oid, Some(si.digest_alg.oid), &signed_bytes, si.signature.as_bytes(), "SignedData") {
+    match key.verify(
+        &si.signature_algorithm.oid,
+        Some(si.digest_alg.oid),
+        &signed_bytes,
+        si.signature.as_bytes(),
+        "SignedData",
+    ) {
         Ok(()) => SignatureStatus::Valid,
         Err(Error::UnsupportedAlgorithm { oid, .. }) => SignatureStatus::Unsupported { oid },
         Err(_) => SignatureStatus::BadSignature,
     }
 }
 
-fn single_value<T: for<'a> Decode<'a, Error = der::Error>>(attrs: &SetOfVec<Attribute>, id: ObjectIdentifier) -> Option<T> {
+fn single_value<T: for<'a> Decode<'a, Error = der::Error>>(
+    attrs: &SetOfVec<Attribute>,
+    id: ObjectIdentifier,
+) -> Option<T> {
     let mut found = attrs.iter().filter(|a| a.oid == id);
     let attr = found.next()?;
     if found.next().is_some() || attr.values.len() != 1 {
