@@ -76,6 +76,8 @@ pub enum Error {
     },
     /// A MIME framing error.
     Mime(crate::mime::Error),
+    /// A PKCS#12 error.
+    Pkcs12(crate::pkcs12::Error),
 }
 
 /// Shorthand used throughout the crate.
@@ -107,6 +109,7 @@ impl fmt::Display for Error {
             Error::Cms { reason } => write!(f, "CMS: {reason}"),
             Error::UnexpectedContentType { found } => write!(f, "unexpected content type {found}"),
             Error::Mime(e) => write!(f, "MIME: {e}"),
+            Error::Pkcs12(e) => write!(f, "PKCS#12: {e}"),
         }
     }
 }
@@ -116,6 +119,7 @@ impl core::error::Error for Error {
         match self {
             Error::Der { source, .. } => Some(source),
             Error::Mime(e) => Some(e),
+            Error::Pkcs12(e) => Some(e),
             _ => None,
         }
     }
@@ -124,5 +128,11 @@ impl core::error::Error for Error {
 impl From<crate::mime::Error> for Error {
     fn from(e: crate::mime::Error) -> Self {
         Error::Mime(e)
+    }
+}
+
+impl From<crate::pkcs12::Error> for Error {
+    fn from(e: crate::pkcs12::Error) -> Self {
+        Error::Pkcs12(e)
     }
 }

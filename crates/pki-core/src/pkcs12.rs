@@ -33,8 +33,8 @@
 //! PBES2 (PBKDF2 with HMAC-SHA-1/224/256/384/512; AES-128/192/256-CBC or 3DES-CBC), the
 //! PKCS#12 PBE schemes with 3DES, 2-key 3DES, 128-bit RC2 and 40-bit RC2, unencrypted
 //! `keyBag`s and `SafeContents`, and MACs with SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512.
-//! RC4, PBMAC1 ([RFC 9579]), public-key integrity/privacy modes and BER indefinite-length
-//! encodings give an error that names them.
+//! RC4, PBMAC1 ([RFC 9579]) and the public-key integrity/privacy modes give an error that
+//! names them; BER (indefinite-length) encodings are not read ([`Error::Der`]).
 //!
 //! The MAC is checked, in constant time, before anything is decrypted, so a wrong password
 //! is always [`Error::MacMismatch`]. A file without a MAC is refused ([`Error::MissingMac`]).
@@ -49,10 +49,8 @@
 
 mod asn1;
 mod kdf;
-mod keymatch;
 mod pbe;
-mod reader;
-mod writer;
+mod pfx;
 
 use alloc::{string::String, vec::Vec};
 use const_oid::ObjectIdentifier;
@@ -142,18 +140,15 @@ impl fmt::Display for Error {
             Error::InvalidParameters { oid, reason } => {
                 write!(f, "PKCS#12: invalid parameters for {oid}: {reason}")
             }
-            Error::IterationCount { count } => write!(
-                f,
-                "PKCS#12: iteration count {count} is outside 1..={MAX_ITERATIONS}"
-            ),
+            Error::IterationCount { count } => {
+                write!(f, "PKCS#12: iteration count {count} is outside 1..={MAX_ITERATIONS}")
+            }
             Error::MissingMac => f.write_str("PKCS#12: file has no MAC, its integrity cannot be checked"),
             Error::MacMismatch => f.write_str("PKCS#12: MAC mismatch: wrong password or modified file"),
             Error::DecryptionFailed => f.write_str("PKCS#12: a bag does not decrypt with this password"),
             Error::EncryptionFailed => f.write_str("PKCS#12: encryption failed"),
             Error::NoPrivateKey => f.write_str("PKCS#12: file contains no private key"),
-            Error::NoMatchingCertificate => {
-                f.write_str("PKCS#12: no certificate in the file matches the private key")
-            }
+            Error::NoMatchingCertificate => f.write_str("PKCS#12: no certificate in the file matches the private key"),
             Error::KeyCertificateMismatch => {
                 f.write_str("PKCS#12: the certificate's public key does not match the private key")
             }
@@ -268,18 +263,19 @@ pub fn export<R: CryptoRng + ?Sized>(
     opts: &ExportOptions<'_>,
     rng: &mut R,
 ) -> Result<Vec<u8>, Error> {
-    writer::export(key_pkcs8_der, cert_der, chain, password, opts, rng)
+    pfx::export(key_pkcs8_der, cert_der, chain, password, opts, rng)
 }
 
-/// What [`import`] found in a PKCS#12 file.
-#[derive(Clone, PartialEq, Eq)]
+/// What [`import`] found in a PKCS#12 file. (No `PartialEq`: comparing key material should be
+/// a deliberate, constant-time act.)
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Imported {
     /// The private key as a DER PKCS#8 `PrivateKeyInfo`, zeroized on drop. If the file holds
     /// several keys, this is the first one.
     pub key_pkcs8_der: Zeroizing<Vec<u8>>,
-    /// The key's certificate: the one with the key's `localKeyId`, or else the first whose
-    /// public key is the key's.
+    /// The key's certificate, as stored in the file: the one with the key's `localKeyId`, or
+    /// else the first whose public key is the key's.
     pub cert_der: Vec<u8>,
     /// The other certificates, in file order (for files from [`export`] and OpenSSL: the chain
     /// as given, intermediates first).
@@ -313,10 +309,11 @@ impl fmt::Debug for Imported {
 /// [module](self) reads; [`Error::IterationCount`]; [`Error::DecryptionFailed`];
 /// [`Error::NoPrivateKey`] or [`Error::NoMatchingCertificate`].
 pub fn import(pfx_der: &[u8], password: &str) -> Result<Imported, Error> {
-    reader::import(pfx_der, password)
+    pfx::import(pfx_der, password)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use alloc::{borrow::ToOwned, vec};
@@ -348,23 +345,41 @@ mod tests {
         assert_eq!(imported.friendly_name.as_deref(), name);
     }
 
+    /// Imports an OpenSSL-made fixture and checks every field, and that a wrong password is
+    /// a MAC mismatch.
+    fn import_fixture(pfx: &[u8], pw: &str, expected: (&[u8], &[u8]), chain: &[&[u8]], name: Option<&str>) {
+        let imported = import(pfx, pw).unwrap();
+        check(&imported, expected.0, expected.1, chain, name);
+        assert!(matches!(import(pfx, "wrong"), Err(Error::MacMismatch)));
+    }
+
     #[test]
-    fn imports_openssl_files() {
-        let cases: &[(&[u8], &str, &[u8], &[u8], &[&[u8]], Option<&str>)] = &[
-            (fixture!("openssl-default-rsa.p12"), PW, RSA_KEY, RSA_CERT, &[CA_CERT], Some("Alice RSA")),
-            (fixture!("openssl-default-ec.p12"), PW, EC_KEY, EC_CERT, &[CA_CERT], Some("Alice EC")),
-            (fixture!("openssl-legacy-rsa.p12"), PW, RSA_KEY, RSA_CERT, &[CA_CERT], Some("Alice RSA")),
-            (fixture!("openssl-3des-ec.p12"), PW, EC_KEY, EC_CERT, &[CA_CERT], Some("Alice EC")),
-            (fixture!("openssl-emptypass-ec.p12"), "", EC_KEY, EC_CERT, &[], None),
-            (fixture!("openssl-unicode-rsa.p12"), "pässwörd€", RSA_KEY, RSA_CERT, &[], Some("Ålice Ünïcode")),
-            (fixture!("openssl-nocrypt-ec.p12"), PW, EC_KEY, EC_CERT, &[], None),
-            (fixture!("openssl-sha512mac-ec.p12"), PW, EC_KEY, EC_CERT, &[], None),
-        ];
-        for (i, (pfx, pw, key, cert, chain, name)) in cases.iter().enumerate() {
-            let imported = import(pfx, pw).unwrap_or_else(|e| panic!("case {i}: {e}"));
-            check(&imported, key, cert, chain, *name);
-            assert!(matches!(import(pfx, "wrong"), Err(Error::MacMismatch)), "case {i}");
-        }
+    fn imports_openssl_default() {
+        let name = Some("Alice RSA");
+        import_fixture(fixture!("openssl-default-rsa.p12"), PW, (RSA_KEY, RSA_CERT), &[CA_CERT], name);
+        let name = Some("Alice EC");
+        import_fixture(fixture!("openssl-default-ec.p12"), PW, (EC_KEY, EC_CERT), &[CA_CERT], name);
+    }
+
+    #[test]
+    fn imports_openssl_legacy_rc2_and_3des() {
+        let name = Some("Alice RSA");
+        import_fixture(fixture!("openssl-legacy-rsa.p12"), PW, (RSA_KEY, RSA_CERT), &[CA_CERT], name);
+        let name = Some("Alice EC");
+        import_fixture(fixture!("openssl-3des-ec.p12"), PW, (EC_KEY, EC_CERT), &[CA_CERT], name);
+    }
+
+    #[test]
+    fn imports_openssl_empty_and_unicode_passwords() {
+        import_fixture(fixture!("openssl-emptypass-ec.p12"), "", (EC_KEY, EC_CERT), &[], None);
+        let name = Some("Ålice Ünïcode");
+        import_fixture(fixture!("openssl-unicode-rsa.p12"), "pässwörd€", (RSA_KEY, RSA_CERT), &[], name);
+    }
+
+    #[test]
+    fn imports_openssl_unencrypted_and_sha512_mac() {
+        import_fixture(fixture!("openssl-nocrypt-ec.p12"), PW, (EC_KEY, EC_CERT), &[], None);
+        import_fixture(fixture!("openssl-sha512mac-ec.p12"), PW, (EC_KEY, EC_CERT), &[], None);
     }
 
     #[test]
@@ -424,10 +439,7 @@ mod tests {
             assert!(matches!(err, Error::IterationCount { count } if count == n));
         }
         let opts = ExportOptions::default().with_friendly_name("");
-        assert!(matches!(
-            export(EC_KEY, EC_CERT, &[], PW, &opts, &mut rng),
-            Err(Error::EmptyFriendlyName)
-        ));
+        assert!(matches!(export(EC_KEY, EC_CERT, &[], PW, &opts, &mut rng), Err(Error::EmptyFriendlyName)));
     }
 
     #[test]
@@ -449,8 +461,8 @@ mod tests {
             for mask in [0x01, 0x80, 0xFF] {
                 let mut bad = pfx.to_vec();
                 bad[i] ^= mask;
-                // Either an error or, for a flip the MAC does not cover (none here but the
-                // MAC itself), still an error: never a panic, never success.
+                // Every byte is covered by the MAC, is the MAC, or is DER structure: a flip
+                // must give an error, never a panic and never a success.
                 assert!(import(&bad, PW).is_err(), "byte {i} ^ {mask:#x}");
             }
         }

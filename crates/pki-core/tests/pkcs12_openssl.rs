@@ -1,8 +1,8 @@
 //! PKCS#12 interop against the real `openssl` and `gpgsm` binaries.
 //!
-//! Each test prints a message and passes when its tool is not installed, so the suite still
-//! runs on machines without them; the unit tests in `src/pkcs12.rs` cover the same formats
-//! from checked-in fixtures.
+//! Each test prints a message and passes when its tool is not installed (unless
+//! `INTEROP_REQUIRED=1`), so the suite still runs on machines without them; the unit tests in
+//! `src/pkcs12.rs` cover the same formats from checked-in fixtures.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -42,10 +42,15 @@ impl Drop for TempDir {
     }
 }
 
-/// Whether `tool` runs; prints why the test is skipped if not.
+/// Whether `tool` runs. If not, the test is skipped with a message, or fails under
+/// `INTEROP_REQUIRED=1` (set by `.ci/run`), as in the `interop` crate.
 fn have(tool: &str, version_arg: &str) -> bool {
     let ok = Command::new(tool).arg(version_arg).output().is_ok_and(|o| o.status.success());
     if !ok {
+        assert!(
+            std::env::var("INTEROP_REQUIRED").as_deref() != Ok("1"),
+            "{tool} is required (INTEROP_REQUIRED=1) but not installed"
+        );
         eprintln!("SKIPPED: `{tool}` is not installed");
     }
     ok
@@ -70,7 +75,7 @@ fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
     let mut rest = text;
     while let Some(start) = rest.find(&begin) {
         let stop = rest[start..].find(&end).unwrap() + start + end.len();
-        let (_, der) = der::pem::decode_vec(rest[start..stop].as_bytes()).unwrap();
+        let (_, der) = der::pem::decode_vec(&rest.as_bytes()[start..stop]).unwrap();
         out.push(der);
         rest = &rest[stop..];
     }
@@ -78,64 +83,59 @@ fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
 }
 
 fn keys() -> [(&'static str, Vec<u8>, Vec<u8>); 2] {
-    [
-        ("rsa", fixture("rsa.key.der"), fixture("rsa.crt.der")),
-        ("ec", fixture("ec.key.der"), fixture("ec.crt.der")),
-    ]
+    [("rsa", fixture("rsa.key.der"), fixture("rsa.crt.der")), ("ec", fixture("ec.key.der"), fixture("ec.crt.der"))]
+}
+
+/// Runs `openssl pkcs12` on our file at `path` and checks it prints exactly our key and
+/// certificates, the bag attributes, and the algorithm lines `info` of `-info`.
+fn check_openssl_reads(path: &Path, key: &[u8], certs: &[&[u8]], info: [&str; 2]) {
+    let pass = format!("pass:{PW}");
+    let out = run(Command::new("openssl").args(["pkcs12", "-nodes", "-passin", &pass, "-in"]).arg(path));
+    // OpenSSL prints the characters of a BMPString friendlyName below U+0100 as single
+    // (Latin-1) bytes, so the output is not UTF-8.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(pem_blocks(&text, "PRIVATE KEY"), vec![key.to_vec()], "{path:?}");
+    let certs: Vec<Vec<u8>> = certs.iter().map(|c| c.to_vec()).collect();
+    assert_eq!(pem_blocks(&text, "CERTIFICATE"), certs, "{path:?}");
+    let name_line: &[u8] = b"friendlyName: Alice \xDC\n";
+    assert_eq!(out.stdout.windows(name_line.len()).filter(|w| *w == name_line).count(), 2);
+    assert_eq!(text.matches("localKeyID:").count(), 2, "{text}");
+
+    let out = run(Command::new("openssl").args(["pkcs12", "-info", "-noout", "-passin", &pass, "-in"]).arg(path));
+    let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    for line in info {
+        assert!(text.contains(line), "{path:?}: expected {line:?} in:\n{text}");
+    }
+
+    let wrong =
+        Command::new("openssl").args(["pkcs12", "-nodes", "-passin", "pass:wrong", "-in"]).arg(path).output().unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("Mac verify error"));
 }
 
 #[test]
-fn our_files_open_in_openssl() {
+fn pkcs12_ours_open_in_openssl() {
     if !have("openssl", "version") {
         return;
     }
     let tmp = TempDir::new("export");
     let ca = fixture("ca.crt.der");
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    for (flavour, info) in [
-        (Flavour::Modern, ["MAC: sha256, Iteration 100000", "PBES2, PBKDF2, AES-256-CBC, Iteration 100000, PRF hmacWithSHA256"]),
-        (Flavour::Compatible, ["MAC: sha1, Iteration 2048", "pbeWithSHA1And3-KeyTripleDES-CBC, Iteration 2048"]),
-    ] {
+    let modern = ["MAC: sha256, Iteration 100000", "PBES2, PBKDF2, AES-256-CBC, Iteration 100000, PRF hmacWithSHA256"];
+    let compatible = ["MAC: sha1, Iteration 2048", "pbeWithSHA1And3-KeyTripleDES-CBC, Iteration 2048"];
+    for (flavour, info) in [(Flavour::Modern, modern), (Flavour::Compatible, compatible)] {
         for (name, key, cert) in keys() {
             let opts = ExportOptions::new(flavour).with_friendly_name("Alice Ü");
             let pfx = pkcs12::export(&key, &cert, &[&ca], PW, &opts, &mut rng).unwrap();
             let path = tmp.0.join(format!("{name}-{flavour:?}.p12"));
             fs::write(&path, &pfx).unwrap();
-
-            let out = run(Command::new("openssl")
-                .args(["pkcs12", "-nodes", "-passin", &format!("pass:{PW}"), "-in"])
-                .arg(&path));
-            // OpenSSL prints the characters of a BMPString friendlyName below U+0100 as
-            // single (Latin-1) bytes, so the output is not UTF-8.
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert_eq!(pem_blocks(&text, "PRIVATE KEY"), vec![key.clone()], "{name} {flavour:?}");
-            assert_eq!(pem_blocks(&text, "CERTIFICATE"), vec![cert.clone(), ca.clone()]);
-            let name_line: &[u8] = b"friendlyName: Alice \xDC\n";
-            assert_eq!(out.stdout.windows(name_line.len()).filter(|w| *w == name_line).count(), 2);
-            assert_eq!(text.matches("localKeyID:").count(), 2, "{text}");
-
-            let out = run(Command::new("openssl")
-                .args(["pkcs12", "-info", "-noout", "-passin", &format!("pass:{PW}"), "-in"])
-                .arg(&path));
-            let text = String::from_utf8_lossy(&out.stderr).into_owned()
-                + &String::from_utf8_lossy(&out.stdout);
-            for line in info {
-                assert!(text.contains(line), "{flavour:?}: expected {line:?} in:\n{text}");
-            }
-
-            let wrong = Command::new("openssl")
-                .args(["pkcs12", "-nodes", "-passin", "pass:wrong", "-in"])
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(!wrong.status.success());
-            assert!(String::from_utf8_lossy(&wrong.stderr).contains("Mac verify error"));
+            check_openssl_reads(&path, &key, &[&cert, &ca], info);
         }
     }
 }
 
 #[test]
-fn openssl_files_open_here() {
+fn pkcs12_openssl_files_open_here() {
     if !have("openssl", "version") {
         return;
     }
@@ -162,8 +162,8 @@ fn openssl_files_open_here() {
                 .args(*extra)
                 .arg("-out")
                 .arg(&path));
-            let imported = pkcs12::import(&fs::read(&path).unwrap(), PW)
-                .unwrap_or_else(|e| panic!("{name} {extra:?}: {e}"));
+            let imported =
+                pkcs12::import(&fs::read(&path).unwrap(), PW).unwrap_or_else(|e| panic!("{name} {extra:?}: {e}"));
             assert_eq!(imported.key_pkcs8_der.as_slice(), key.as_slice());
             assert_eq!(imported.cert_der, cert);
             assert_eq!(imported.chain, vec![fixture("ca.crt.der")]);
@@ -173,7 +173,7 @@ fn openssl_files_open_here() {
 }
 
 #[test]
-fn gpgsm_imports_compatible_file() {
+fn pkcs12_gpgsm_imports_compatible_file() {
     if !have("gpgsm", "--version") || !have("gpgconf", "--version") {
         return;
     }

@@ -209,13 +209,7 @@ pub(super) fn pkcs12_mac(
 ///
 /// # Errors
 /// [`Error::IterationCount`].
-pub(super) fn pbkdf2(
-    alg: HashAlg,
-    password: &[u8],
-    salt: &[u8],
-    iterations: u32,
-    out: &mut [u8],
-) -> Result<(), Error> {
+pub(super) fn pbkdf2(alg: HashAlg, password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) -> Result<(), Error> {
     let rounds = check_iterations(iterations)?;
     match alg {
         HashAlg::Sha1 => pbkdf2::pbkdf2_hmac::<Sha1>(password, salt, rounds, out),
@@ -261,8 +255,7 @@ impl Password {
         if password.is_empty() {
             out.push(Self { bmp: Zeroizing::new(Vec::new()), utf8: Zeroizing::new(Vec::new()) });
         } else if !password.is_ascii() {
-            let widened: Zeroizing<String> =
-                Zeroizing::new(password.bytes().map(char::from).collect());
+            let widened: Zeroizing<String> = Zeroizing::new(password.bytes().map(char::from).collect());
             out.push(Self::new(&widened));
         }
         out
@@ -270,6 +263,7 @@ impl Password {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 
@@ -283,8 +277,8 @@ mod tests {
     fn kdf_sha1_key_vector() {
         let key = pkcs12_kdf(HashAlg::Sha1, ID_KEY, SMEG, &SALT, 1, 24).unwrap();
         let expected: [u8; 24] = [
-            0x8A, 0xAA, 0xE6, 0x29, 0x7B, 0x6C, 0xB0, 0x46, 0x42, 0xAB, 0x5B, 0x07, 0x78, 0x51,
-            0x28, 0x4E, 0xB7, 0x12, 0x8F, 0x1A, 0x2A, 0x7F, 0xBC, 0xA3,
+            0x8A, 0xAA, 0xE6, 0x29, 0x7B, 0x6C, 0xB0, 0x46, 0x42, 0xAB, 0x5B, 0x07, 0x78, 0x51, 0x28, 0x4E, 0xB7, 0x12,
+            0x8F, 0x1A, 0x2A, 0x7F, 0xBC, 0xA3,
         ];
         assert_eq!(key.as_slice(), &expected);
     }
@@ -306,10 +300,31 @@ mod tests {
         let salt = hex("05DEC959ACFF72F7");
         let pw = hex("0071007500650065006700000000");
         let cases = [
-            (HashAlg::Sha256, ID_MAC, &pw[..], 1000, 32, "C71C595C8A19B9B6920B9E8E8CB26B43555BA24D3BF4C3027C3A3DBC5386B81C"),
-            (HashAlg::Sha512, ID_KEY, &pw[..], 1000, 64, "FD26BA9C01788ED1F5B9216190285DB22FBEBEC772AC73FCBE3425350026FEAE57344E61AC44AE977DCE6CECA4AB817556E359D6BBDD29A34202086A233EA812"),
+            (
+                HashAlg::Sha256,
+                ID_MAC,
+                &pw[..],
+                1000,
+                32,
+                "C71C595C8A19B9B6920B9E8E8CB26B43555BA24D3BF4C3027C3A3DBC5386B81C",
+            ),
+            (
+                HashAlg::Sha512,
+                ID_KEY,
+                &pw[..],
+                1000,
+                64,
+                "FD26BA9C01788ED1F5B9216190285DB22FBEBEC772AC73FCBE3425350026FEAE57344E61AC44AE977DCE6CECA4AB817556E359D6BBDD29A34202086A233EA812",
+            ),
             // Empty password, two output blocks (exercises the I_j update).
-            (HashAlg::Sha1, ID_KEY, &[0u8, 0][..], 3, 40, "B3974CC42283E938241D58003CF825027076CA831048CAE69B0A361056780C781EE22DEBFA3825C4"),
+            (
+                HashAlg::Sha1,
+                ID_KEY,
+                &[0u8, 0][..],
+                3,
+                40,
+                "B3974CC42283E938241D58003CF825027076CA831048CAE69B0A361056780C781EE22DEBFA3825C4",
+            ),
         ];
         for (alg, id, pw, iter, len, expected) in cases {
             let out = pkcs12_kdf(alg, id, pw, &salt, iter, len).unwrap();

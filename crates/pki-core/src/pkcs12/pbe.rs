@@ -12,8 +12,8 @@
 
 use alloc::vec::Vec;
 use cbc::cipher::{
-    BlockCipherDecrypt, BlockCipherEncrypt, BlockModeDecrypt, BlockModeEncrypt, InnerIvInit,
-    KeyInit, block_padding::Pkcs7,
+    BlockCipherDecrypt, BlockCipherEncrypt, BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit,
+    block_padding::Pkcs7,
 };
 use der::{
     Any, Tag,
@@ -79,7 +79,9 @@ pub(super) fn decrypt(
             return Err(Error::UnsupportedAlgorithm { context: "encryption (RC4)", oid });
         }
         // PBES1 (RFC 8018 §6.1), anything else.
-        oid => return Err(Error::UnsupportedAlgorithm { context: "encryption", oid }),
+        oid => {
+            return Err(Error::UnsupportedAlgorithm { context: "encryption", oid });
+        }
     };
     let p: Pkcs12PbeParams = params(alg)?.decode_as().map_err(der_err("pkcs-12PbeParams"))?;
     let key_len = match cipher {
@@ -100,17 +102,11 @@ pub(super) fn decrypt(
 
 /// The parameters of an algorithm identifier, which every scheme here requires.
 fn params(alg: &AlgorithmIdentifierOwned) -> Result<&Any, Error> {
-    alg.parameters
-        .as_ref()
-        .ok_or(Error::InvalidParameters { oid: alg.oid, reason: "parameters missing" })
+    alg.parameters.as_ref().ok_or(Error::InvalidParameters { oid: alg.oid, reason: "parameters missing" })
 }
 
 /// PBES2 decryption ([RFC 8018 §6.2.2](https://www.rfc-editor.org/rfc/rfc8018#section-6.2.2)).
-fn pbes2_decrypt(
-    params: &Any,
-    password: &[u8],
-    ciphertext: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn pbes2_decrypt(params: &Any, password: &[u8], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
     let p: Pbes2Params = params.decode_as().map_err(der_err("PBES2-params"))?;
     let enc = &p.encryption_scheme;
     let (cipher, key_len) = match enc.oid {
@@ -118,7 +114,9 @@ fn pbes2_decrypt(
         asn1::AES_192_CBC => (Pbes2Cipher::Aes192, 24),
         asn1::AES_256_CBC => (Pbes2Cipher::Aes256, 32),
         asn1::DES_EDE3_CBC => (Pbes2Cipher::TdesEde3, 24),
-        oid => return Err(Error::UnsupportedAlgorithm { context: "PBES2 cipher", oid }),
+        oid => {
+            return Err(Error::UnsupportedAlgorithm { context: "PBES2 cipher", oid });
+        }
     };
     let iv: OctetString = self::params(enc)?.decode_as().map_err(der_err("PBES2 IV"))?;
     let key = pbes2_key(&p.key_derivation_func, password, key_len)?;
@@ -132,22 +130,13 @@ fn pbes2_decrypt(
 }
 
 /// Runs the PBES2 key derivation function (PBKDF2 only) for a `key_len`-byte key.
-fn pbes2_key(
-    kdf_alg: &AlgorithmIdentifierOwned,
-    password: &[u8],
-    key_len: usize,
-) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn pbes2_key(kdf_alg: &AlgorithmIdentifierOwned, password: &[u8], key_len: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
     if kdf_alg.oid != asn1::PBKDF2 {
         return Err(Error::UnsupportedAlgorithm { context: "PBES2 KDF", oid: kdf_alg.oid });
     }
     let p: Pbkdf2Params = params(kdf_alg)?.decode_as().map_err(der_err("PBKDF2-params"))?;
-    if let Some(declared) = p.key_length {
-        if usize::try_from(declared).ok() != Some(key_len) {
-            return Err(Error::InvalidParameters {
-                oid: asn1::PBKDF2,
-                reason: "keyLength does not match the cipher",
-            });
-        }
+    if p.key_length.is_some_and(|declared| usize::try_from(declared).ok() != Some(key_len)) {
+        return Err(Error::InvalidParameters { oid: asn1::PBKDF2, reason: "keyLength does not match the cipher" });
     }
     let prf = match &p.prf {
         None => HashAlg::Sha1,
@@ -176,14 +165,9 @@ fn cbc_decrypt<C: BlockCipherDecrypt + KeyInit>(
 }
 
 /// CBC encryption with PKCS#7 padding.
-fn cbc_encrypt<C: BlockCipherEncrypt + KeyInit>(
-    key: &[u8],
-    iv: &[u8],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, Error> {
+fn cbc_encrypt<C: BlockCipherEncrypt + KeyInit>(key: &[u8], iv: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Error> {
     let cipher = C::new_from_slice(key).map_err(|_| Error::EncryptionFailed)?;
-    let mode = cbc::Encryptor::<C>::inner_iv_slice_init(cipher, iv)
-        .map_err(|_| Error::EncryptionFailed)?;
+    let mode = cbc::Encryptor::<C>::inner_iv_slice_init(cipher, iv).map_err(|_| Error::EncryptionFailed)?;
     Ok(mode.encrypt_padded_vec::<Pkcs7>(plaintext))
 }
 
@@ -258,10 +242,7 @@ fn encrypt_pkcs12_3des<R: CryptoRng + ?Sized>(
     let key = kdf::pkcs12_kdf(HashAlg::Sha1, kdf::ID_KEY, pw, &salt, iterations, 24)?;
     let iv = kdf::pkcs12_kdf(HashAlg::Sha1, kdf::ID_IV, pw, &salt, iterations, DES_IV_LEN)?;
     let ciphertext = cbc_encrypt::<des::TdesEde3>(&key, &iv, plaintext)?;
-    let params = Pkcs12PbeParams {
-        salt: OctetString::new(salt).map_err(der_err("pkcs-12PbeParams"))?,
-        iterations,
-    };
+    let params = Pkcs12PbeParams { salt: OctetString::new(salt).map_err(der_err("pkcs-12PbeParams"))?, iterations };
     let alg = AlgorithmIdentifierOwned {
         oid: asn1::PBE_SHA1_3DES,
         parameters: Some(Any::encode_from(&params).map_err(der_err("pkcs-12PbeParams"))?),
@@ -270,6 +251,7 @@ fn encrypt_pkcs12_3des<R: CryptoRng + ?Sized>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use rand_chacha::ChaCha20Rng;
