@@ -83,8 +83,7 @@ pub use content_type::ContentType;
 pub use header::{SplitMessage, header_value, join_message, split_message};
 pub use pkcs7::{Kind, Pkcs7Mime, SmimeType, build_pkcs7_mime, classify, parse_pkcs7_mime};
 pub use signed::{
-    MultipartSigned, boundary_from_bytes, build_multipart_signed, parse_multipart_signed,
-    signed_content_for,
+    MultipartSigned, boundary_from_bytes, build_multipart_signed, parse_multipart_signed, signed_content_for,
 };
 
 /// Largest accepted header field, continuation lines included, in bytes.
@@ -185,14 +184,11 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NoHeaderBodySeparator => {
-                f.write_str("no empty line between the header block and the body")
-            }
+            Self::NoHeaderBodySeparator => f.write_str("no empty line between the header block and the body"),
             Self::MalformedHeader { line } => write!(f, "malformed header field at line {line}"),
-            Self::HeaderTooLong { line } => write!(
-                f,
-                "header field at line {line} exceeds {MAX_HEADER_FIELD_LEN} bytes"
-            ),
+            Self::HeaderTooLong { line } => {
+                write!(f, "header field at line {line} exceeds {MAX_HEADER_FIELD_LEN} bytes")
+            }
             Self::InvalidContentType { value } => write!(f, "invalid Content-Type {value:?}"),
             Self::NotMultipartSigned { content_type } => {
                 write!(f, "expected multipart/signed, found {content_type:?}")
@@ -200,30 +196,23 @@ impl fmt::Display for Error {
             Self::UnsupportedProtocol { protocol } => {
                 write!(f, "unsupported multipart/signed protocol {protocol:?}")
             }
-            Self::MissingBoundary => {
-                f.write_str("multipart Content-Type has no boundary parameter")
+            Self::MissingBoundary => f.write_str("multipart Content-Type has no boundary parameter"),
+            Self::InvalidBoundary { len } => {
+                write!(f, "invalid boundary length {len} (must be 1..={MAX_BOUNDARY_LEN})")
             }
-            Self::InvalidBoundary { len } => write!(
-                f,
-                "invalid boundary length {len} (must be 1..={MAX_BOUNDARY_LEN})"
-            ),
             Self::MissingOpeningDelimiter => f.write_str("no opening boundary delimiter line"),
             Self::MissingClosingDelimiter => f.write_str("no closing boundary delimiter line"),
             Self::WrongPartCount { found } => {
                 write!(f, "multipart/signed has {found} body parts, expected 2")
             }
-            Self::UnexpectedSignatureType { content_type } => write!(
-                f,
-                "expected application/pkcs7-signature part, found {content_type:?}"
-            ),
+            Self::UnexpectedSignatureType { content_type } => {
+                write!(f, "expected application/pkcs7-signature part, found {content_type:?}")
+            }
             Self::NotPkcs7Mime { content_type } => {
                 write!(f, "expected application/pkcs7-mime, found {content_type:?}")
             }
             Self::UnsupportedTransferEncoding { encoding } => {
-                write!(
-                    f,
-                    "unsupported Content-Transfer-Encoding {encoding:?} for CMS data"
-                )
+                write!(f, "unsupported Content-Transfer-Encoding {encoding:?} for CMS data")
             }
             Self::Base64 { line } => write!(f, "invalid base64 at line {line}"),
             Self::EmptyPayload => f.write_str("empty CMS payload"),

@@ -71,10 +71,7 @@ pub(super) fn lf_to_crlf(data: &[u8]) -> Vec<u8> {
 
 /// Whether `data` has an LF not preceded by CR.
 pub(super) fn has_bare_lf(data: &[u8]) -> bool {
-    data.first() == Some(&b'\n')
-        || data
-            .windows(2)
-            .any(|w| matches!(w, [a, b'\n'] if *a != b'\r'))
+    data.first() == Some(&b'\n') || data.windows(2).any(|w| matches!(w, [a, b'\n'] if *a != b'\r'))
 }
 
 /// Appends `data` base64-encoded in lines of [`BASE64_LINE_LEN`] characters,
@@ -122,9 +119,7 @@ pub(super) fn decode_base64(body: &[u8]) -> Result<Vec<u8>, Error> {
     match clean.len() % 4 {
         0 => {}
         1 => {
-            return Err(Error::Base64 {
-                line: last_data_line,
-            });
+            return Err(Error::Base64 { line: last_data_line });
         }
         rem => {
             for _ in rem..4 {
@@ -132,9 +127,7 @@ pub(super) fn decode_base64(body: &[u8]) -> Result<Vec<u8>, Error> {
             }
         }
     }
-    Base64::decode_vec(&clean).map_err(|_| Error::Base64 {
-        line: last_data_line,
-    })
+    Base64::decode_vec(&clean).map_err(|_| Error::Base64 { line: last_data_line })
 }
 
 /// A short, lossily decoded excerpt of `bytes` for error messages.
@@ -168,11 +161,7 @@ pub(super) fn line_at(data: &[u8], pos: usize) -> (usize, usize) {
     match rest.iter().position(|&b| b == b'\n') {
         Some(off) => {
             let nl = pos.saturating_add(off);
-            let end = if off > 0 && rest.get(off - 1) == Some(&b'\r') {
-                nl - 1
-            } else {
-                nl
-            };
+            let end = if off > 0 && rest.get(off - 1) == Some(&b'\r') { nl - 1 } else { nl };
             (end, nl.saturating_add(1))
         }
         None if rest.last() == Some(&b'\r') => (data.len() - 1, data.len()),

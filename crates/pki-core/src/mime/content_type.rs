@@ -36,9 +36,7 @@ impl ContentType {
     /// `type/subtype` pair.
     pub fn parse(value: &str) -> Result<Self, Error> {
         let mut cur = Cursor::new(value.as_bytes());
-        let invalid = || Error::InvalidContentType {
-            value: excerpt(value.as_bytes()),
-        };
+        let invalid = || Error::InvalidContentType { value: excerpt(value.as_bytes()) };
         cur.skip_cfws();
         let main = cur.token();
         cur.skip_cfws();
@@ -61,10 +59,7 @@ impl ContentType {
     /// the parameter is repeated.
     #[must_use]
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Whether the media type is `media_type` (case-insensitive).
@@ -214,8 +209,7 @@ impl<'a> Cursor<'a> {
             let value = if self.peek() == Some(b'"') {
                 self.quoted()
             } else {
-                self.take_while(|b| b > 32 && b != 127 && b != b';' && b != b'(' && b != b'"')
-                    .to_vec()
+                self.take_while(|b| b > 32 && b != 127 && b != b';' && b != b'(' && b != b'"').to_vec()
             };
             let name = String::from_utf8_lossy(name).to_ascii_lowercase();
             out.push((name, value));
@@ -243,12 +237,7 @@ fn merge_rfc2231(raw: Vec<(String, Vec<u8>)>) -> Vec<(String, String)> {
             None => (name.as_str(), false),
         };
         if let Some((base, index)) = split_section(stem) {
-            sections.push(Section {
-                base: base.to_owned(),
-                index,
-                extended,
-                value,
-            });
+            sections.push(Section { base: base.to_owned(), index, extended, value });
         } else if extended {
             let (charset, text) = split_charset(&value);
             let decoded = percent_decode(text);
@@ -338,14 +327,8 @@ fn percent_decode(text: &[u8]) -> Vec<u8> {
 /// Decodes bytes in `charset`: ISO-8859-1 is mapped exactly, anything else is
 /// treated as UTF-8 (US-ASCII being a subset), with invalid bytes replaced.
 fn decode_charset(charset: &[u8], bytes: &[u8]) -> String {
-    let latin1 = [&b"iso-8859-1"[..], b"latin1", b"iso8859-1"]
-        .iter()
-        .any(|name| charset.eq_ignore_ascii_case(name));
-    if latin1 {
-        bytes.iter().map(|&b| char::from(b)).collect()
-    } else {
-        lossy(bytes)
-    }
+    let latin1 = [&b"iso-8859-1"[..], b"latin1", b"iso8859-1"].iter().any(|name| charset.eq_ignore_ascii_case(name));
+    if latin1 { bytes.iter().map(|&b| char::from(b)).collect() } else { lossy(bytes) }
 }
 
 fn lossy(bytes: &[u8]) -> String {

@@ -31,11 +31,7 @@ impl Field<'_> {
 
     /// The unfolded value (RFC 5322 §2.2.3), trimmed, lossily decoded as UTF-8.
     pub(super) fn unfolded(&self) -> String {
-        let bytes: Vec<u8> = trim_wsp(self.value)
-            .iter()
-            .copied()
-            .filter(|&b| b != b'\r' && b != b'\n')
-            .collect();
+        let bytes: Vec<u8> = trim_wsp(self.value).iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect();
         String::from_utf8_lossy(trim_wsp(&bytes)).into_owned()
     }
 }
@@ -58,14 +54,7 @@ pub(super) struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub(super) fn new(input: &'a [u8]) -> Self {
-        Fields {
-            input,
-            pos: 0,
-            line: 1,
-            body_start: None,
-            header_end: 0,
-            done: false,
-        }
+        Fields { input, pos: 0, line: 1, body_start: None, header_end: 0, done: false }
     }
 
     /// The body after the empty line, once the iterator is exhausted.
@@ -169,8 +158,7 @@ impl Entity<'_> {
 
     /// The lowercased `Content-Transfer-Encoding`, if present.
     pub(super) fn transfer_encoding(&self) -> Option<String> {
-        self.get("content-transfer-encoding")
-            .map(|v| v.to_ascii_lowercase())
+        self.get("content-transfer-encoding").map(|v| v.to_ascii_lowercase())
     }
 }
 
@@ -183,10 +171,7 @@ impl Entity<'_> {
 /// encoded words are left as they are. Malformed lines are skipped.
 #[must_use]
 pub fn header_value(headers: &[u8], name: &str) -> Option<String> {
-    Fields::new(headers)
-        .filter_map(Result::ok)
-        .find(|field| field.is(name))
-        .map(|field| field.unfolded())
+    Fields::new(headers).filter_map(Result::ok).find(|field| field.is(name)).map(|field| field.unfolded())
 }
 
 /// A message split into its outer header fields and its MIME entity.
@@ -217,12 +202,7 @@ impl SplitMessage<'_> {
     /// CRLF form.
     #[must_use]
     pub fn entity(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            self.content_headers
-                .len()
-                .saturating_add(self.body.len())
-                .saturating_add(2),
-        );
+        let mut out = Vec::with_capacity(self.content_headers.len().saturating_add(self.body.len()).saturating_add(2));
         out.extend_from_slice(&self.content_headers);
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(self.body);
@@ -260,11 +240,7 @@ pub fn split_message(msg: &[u8]) -> Result<SplitMessage<'_>, Error> {
         with_default.extend_from_slice(&content);
         content = with_default;
     }
-    Ok(SplitMessage {
-        outer_headers: outer,
-        content_headers: content,
-        body: fields.body().unwrap_or_default(),
-    })
+    Ok(SplitMessage { outer_headers: outer, content_headers: content, body: fields.body().unwrap_or_default() })
 }
 
 /// Joins outer header fields and a MIME entity into a message, all CRLF.
@@ -277,11 +253,7 @@ pub fn split_message(msg: &[u8]) -> Result<SplitMessage<'_>, Error> {
 #[must_use]
 pub fn join_message(outer_headers: &[u8], entity: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(
-        outer_headers
-            .len()
-            .saturating_add(entity.len())
-            .saturating_add(entity.len() / 16)
-            .saturating_add(32),
+        outer_headers.len().saturating_add(entity.len()).saturating_add(entity.len() / 16).saturating_add(32),
     );
     let mut has_version = false;
     for field in Fields::new(outer_headers).filter_map(Result::ok) {
@@ -300,8 +272,7 @@ pub fn join_message(outer_headers: &[u8], entity: &[u8]) -> Vec<u8> {
 
 /// Whether a field name starts with `Content-` (case-insensitive).
 fn is_content_field(name: &[u8]) -> bool {
-    name.get(..8)
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"content-"))
+    name.get(..8).is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"content-"))
 }
 
 /// Appends a raw field in CRLF form, making sure it ends with CRLF.

@@ -46,15 +46,9 @@ impl SmimeType {
     /// Parses a parameter value (case-insensitive); `None` if unknown.
     #[must_use]
     pub fn from_param(value: &str) -> Option<Self> {
-        [
-            Self::EnvelopedData,
-            Self::AuthEnvelopedData,
-            Self::SignedData,
-            Self::CertsOnly,
-            Self::CompressedData,
-        ]
-        .into_iter()
-        .find(|t| t.as_str().eq_ignore_ascii_case(value.trim()))
+        [Self::EnvelopedData, Self::AuthEnvelopedData, Self::SignedData, Self::CertsOnly, Self::CompressedData]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(value.trim()))
     }
 
     /// The file name for the `name` and `filename` parameters (RFC 8551 §3.2.1).
@@ -120,10 +114,7 @@ impl Pkcs7Mime {
     /// unknown value reads as absent).
     pub fn expect(self, expected: SmimeType) -> Result<Vec<u8>, Error> {
         match self.smime_type {
-            Some(found) if found != expected => Err(Error::UnexpectedSmimeType {
-                expected,
-                found: Some(found),
-            }),
+            Some(found) if found != expected => Err(Error::UnexpectedSmimeType { expected, found: Some(found) }),
             _ => Ok(self.der),
         }
     }
@@ -146,31 +137,21 @@ pub fn parse_pkcs7_mime(entity: &[u8]) -> Result<Pkcs7Mime, Error> {
     let parsed = Entity::parse(entity)?;
     let content_type = parsed.content_type()?;
     let Some(smime_type) = pkcs7_type(&content_type, parsed.header) else {
-        return Err(Error::NotPkcs7Mime {
-            content_type: excerpt(content_type.media_type.as_bytes()),
-        });
+        return Err(Error::NotPkcs7Mime { content_type: excerpt(content_type.media_type.as_bytes()) });
     };
-    Ok(Pkcs7Mime {
-        smime_type,
-        der: decode_cms_body(&parsed)?,
-    })
+    Ok(Pkcs7Mime { smime_type, der: decode_cms_body(&parsed)? })
 }
 
 /// `Some(smime-type)` when the content type denotes a CMS object.
 fn pkcs7_type(content_type: &ContentType, header: &[u8]) -> Option<Option<SmimeType>> {
-    let smime_type = || {
-        content_type
-            .param("smime-type")
-            .and_then(SmimeType::from_param)
-    };
+    let smime_type = || content_type.param("smime-type").and_then(SmimeType::from_param);
     if content_type.is("application/pkcs7-mime") || content_type.is("application/x-pkcs7-mime") {
         return Some(smime_type());
     }
     if !content_type.is("application/octet-stream") {
         return None;
     }
-    let disposition_name =
-        header_value(header, "content-disposition").and_then(|value| disposition_filename(&value));
+    let disposition_name = header_value(header, "content-disposition").and_then(|value| disposition_filename(&value));
     let has_smime_name = content_type
         .param("name")
         .map(String::from)
@@ -188,19 +169,13 @@ fn disposition_filename(value: &str) -> Option<String> {
     let (_, params) = value.split_once(';')?;
     let mut fake = String::from("x/x;");
     fake.push_str(params);
-    ContentType::parse(&fake)
-        .ok()?
-        .param("filename")
-        .map(String::from)
+    ContentType::parse(&fake).ok()?.param("filename").map(String::from)
 }
 
 fn has_smime_extension(name: &str) -> bool {
     let name = name.trim_end();
     SMIME_EXTENSIONS.iter().any(|ext| {
-        name.len() >= ext.len()
-            && name
-                .get(name.len() - ext.len()..)
-                .is_some_and(|tail| tail.eq_ignore_ascii_case(ext))
+        name.len() >= ext.len() && name.get(name.len() - ext.len()..).is_some_and(|tail| tail.eq_ignore_ascii_case(ext))
     })
 }
 
@@ -228,9 +203,7 @@ pub enum Kind {
 /// [`parse_multipart_signed`]: super::parse_multipart_signed
 #[must_use]
 pub fn classify(entity: &[u8]) -> Kind {
-    let Some(content_type) =
-        header_value(entity, "content-type").and_then(|v| ContentType::parse(&v).ok())
-    else {
+    let Some(content_type) = header_value(entity, "content-type").and_then(|v| ContentType::parse(&v).ok()) else {
         return Kind::Other;
     };
     let protocol = content_type.param("protocol").unwrap_or_default();

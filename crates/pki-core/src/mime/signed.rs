@@ -5,9 +5,7 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::codec::{
-    canonicalize, decode_base64, excerpt, has_bare_lf, lf_to_crlf, line_at, push_base64_lines,
-};
+use super::codec::{canonicalize, decode_base64, excerpt, has_bare_lf, lf_to_crlf, line_at, push_base64_lines};
 use super::header::Entity;
 use super::{Error, MAX_BOUNDARY_LEN};
 
@@ -80,24 +78,11 @@ pub fn signed_content_for(entity: &[u8]) -> Vec<u8> {
 /// occur at the start of a line of `signed_entity`. CR and LF are removed from
 /// `micalg` and `boundary`, so they cannot inject header lines.
 #[must_use]
-pub fn build_multipart_signed(
-    signed_entity: &[u8],
-    signature_der: &[u8],
-    micalg: &str,
-    boundary: &str,
-) -> Vec<u8> {
-    let boundary: Vec<u8> = boundary
-        .bytes()
-        .filter(|&b| b != b'\r' && b != b'\n')
-        .collect();
-    let capacity = signed_entity
-        .len()
-        .saturating_add(signature_der.len().saturating_mul(3) / 2)
-        .saturating_add(512);
+pub fn build_multipart_signed(signed_entity: &[u8], signature_der: &[u8], micalg: &str, boundary: &str) -> Vec<u8> {
+    let boundary: Vec<u8> = boundary.bytes().filter(|&b| b != b'\r' && b != b'\n').collect();
+    let capacity = signed_entity.len().saturating_add(signature_der.len().saturating_mul(3) / 2).saturating_add(512);
     let mut out = Vec::with_capacity(capacity);
-    out.extend_from_slice(
-        b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n micalg=",
-    );
+    out.extend_from_slice(b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n micalg=");
     push_param_value(&mut out, micalg.as_bytes());
     out.extend_from_slice(b"; boundary=");
     push_quoted(&mut out, &boundary);
@@ -125,10 +110,8 @@ fn push_delimiter(out: &mut Vec<u8>, boundary: &[u8], close: bool) {
 
 /// Writes a parameter value as a token when possible, else as a quoted string.
 fn push_param_value(out: &mut Vec<u8>, value: &[u8]) {
-    let is_token = !value.is_empty()
-        && value
-            .iter()
-            .all(|&b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b));
+    let is_token =
+        !value.is_empty() && value.iter().all(|&b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b));
     if is_token {
         out.extend_from_slice(value);
     } else {
@@ -176,11 +159,7 @@ impl<'a> MultipartSigned<'a> {
     /// [`signed_content_for`] never has one.
     #[must_use]
     pub fn signed_content(&self) -> Cow<'a, [u8]> {
-        if has_bare_lf(self.signed) {
-            Cow::Owned(lf_to_crlf(self.signed))
-        } else {
-            Cow::Borrowed(self.signed)
-        }
+        if has_bare_lf(self.signed) { Cow::Owned(lf_to_crlf(self.signed)) } else { Cow::Borrowed(self.signed) }
     }
 }
 
@@ -205,19 +184,13 @@ pub fn parse_multipart_signed(entity: &[u8]) -> Result<MultipartSigned<'_>, Erro
     let parsed = Entity::parse(entity)?;
     let content_type = parsed.content_type()?;
     if !content_type.is("multipart/signed") {
-        return Err(Error::NotMultipartSigned {
-            content_type: excerpt(content_type.media_type.as_bytes()),
-        });
+        return Err(Error::NotMultipartSigned { content_type: excerpt(content_type.media_type.as_bytes()) });
     }
     let protocol = content_type.param("protocol").map(str::to_ascii_lowercase);
     if let Some(protocol) = protocol.as_deref().filter(|p| !is_pkcs7_signature(p)) {
-        return Err(Error::UnsupportedProtocol {
-            protocol: excerpt(protocol.as_bytes()),
-        });
+        return Err(Error::UnsupportedProtocol { protocol: excerpt(protocol.as_bytes()) });
     }
-    let boundary = content_type
-        .param("boundary")
-        .ok_or(Error::MissingBoundary)?;
+    let boundary = content_type.param("boundary").ok_or(Error::MissingBoundary)?;
     let parts = split_parts(parsed.body, boundary.as_bytes())?;
     let [signed, signature_part] = parts[..] else {
         return Err(Error::WrongPartCount { found: parts.len() });
@@ -235,9 +208,7 @@ fn decode_signature_part(part: &[u8]) -> Result<Vec<u8>, Error> {
     let entity = Entity::parse(part)?;
     let content_type = entity.content_type()?;
     if !is_pkcs7_signature(&content_type.media_type) {
-        return Err(Error::UnexpectedSignatureType {
-            content_type: excerpt(content_type.media_type.as_bytes()),
-        });
+        return Err(Error::UnexpectedSignatureType { content_type: excerpt(content_type.media_type.as_bytes()) });
     }
     decode_cms_body(&entity)
 }
@@ -250,9 +221,7 @@ pub(super) fn decode_cms_body(entity: &Entity<'_>) -> Result<Vec<u8>, Error> {
         None | Some("base64" | "7bit") => decode_base64(entity.body)?,
         Some("binary" | "8bit") => entity.body.to_vec(),
         Some(other) => {
-            return Err(Error::UnsupportedTransferEncoding {
-                encoding: excerpt(other.as_bytes()),
-            });
+            return Err(Error::UnsupportedTransferEncoding { encoding: excerpt(other.as_bytes()) });
         }
     };
     if decoded.is_empty() {
@@ -276,9 +245,7 @@ fn delimiter_kind(line: &[u8], boundary: &[u8]) -> Option<Delimiter> {
         Some(rest) => (Delimiter::Close, rest),
         None => (Delimiter::Open, rest),
     };
-    rest.iter()
-        .all(|&b| b == b' ' || b == b'\t')
-        .then_some(kind)
+    rest.iter().all(|&b| b == b' ' || b == b'\t').then_some(kind)
 }
 
 /// Start of the line break (CRLF or LF) that ends just before `pos`, or `pos`
@@ -301,9 +268,7 @@ fn before_line_break(body: &[u8], pos: usize) -> usize {
 /// delimiter). The preamble and the epilogue are discarded.
 pub(super) fn split_parts<'a>(body: &'a [u8], boundary: &[u8]) -> Result<Vec<&'a [u8]>, Error> {
     if boundary.is_empty() || boundary.len() > MAX_BOUNDARY_LEN {
-        return Err(Error::InvalidBoundary {
-            len: boundary.len(),
-        });
+        return Err(Error::InvalidBoundary { len: boundary.len() });
     }
     let mut parts = Vec::new();
     let mut part_start: Option<usize> = None;
@@ -317,19 +282,11 @@ pub(super) fn split_parts<'a>(body: &'a [u8], boundary: &[u8]) -> Result<Vec<&'a
                 parts.push(body.get(start..end).unwrap_or_default());
             }
             if kind == Delimiter::Close {
-                return if part_start.is_some() {
-                    Ok(parts)
-                } else {
-                    Err(Error::MissingOpeningDelimiter)
-                };
+                return if part_start.is_some() { Ok(parts) } else { Err(Error::MissingOpeningDelimiter) };
             }
             part_start = Some(next);
         }
         pos = next;
     }
-    Err(if part_start.is_some() {
-        Error::MissingClosingDelimiter
-    } else {
-        Error::MissingOpeningDelimiter
-    })
+    Err(if part_start.is_some() { Error::MissingClosingDelimiter } else { Error::MissingOpeningDelimiter })
 }

@@ -28,18 +28,10 @@ pub(super) fn fake_der(len: usize) -> Vec<u8> {
 /// Every line of `msg` ends in CRLF, no line exceeds RFC 5322's 998
 /// characters, and base64 lines are at most 76 characters.
 pub(super) fn assert_crlf_and_short_lines(msg: &[u8]) {
-    assert!(
-        is_canonical(msg),
-        "not all CRLF: {:?}",
-        String::from_utf8_lossy(msg)
-    );
+    assert!(is_canonical(msg), "not all CRLF: {:?}", String::from_utf8_lossy(msg));
     assert!(msg.ends_with(b"\r\n"));
-    let is_base64 = |line: &[u8]| {
-        !line.is_empty()
-            && line
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
-    };
+    let is_base64 =
+        |line: &[u8]| !line.is_empty() && line.iter().all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
     let mut base64_lines = 0;
     for line in msg.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -108,10 +100,7 @@ Subject: Hi\r\nMIME-Version: 1.0\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
     );
     assert_eq!(split.body, b"Body line\n");
     let entity = split.entity();
-    assert_eq!(
-        header_value(&entity, "content-type").unwrap(),
-        "text/plain;  charset=utf-8"
-    );
+    assert_eq!(header_value(&entity, "content-type").unwrap(), "text/plain;  charset=utf-8");
 
     let joined = join_message(&split.outer_headers, &entity);
     // The outer fields keep their order; the entity follows them.
@@ -126,10 +115,7 @@ fn split_message_edge_cases() {
     // No body, no empty line; no Content-Type: the default is added.
     let split = split_message(b"From: a\nSubject: b").unwrap();
     assert_eq!(split.outer_headers, b"From: a\r\nSubject: b\r\n");
-    assert_eq!(
-        split.content_headers,
-        b"Content-Type: text/plain; charset=us-ascii\r\n"
-    );
+    assert_eq!(split.content_headers, b"Content-Type: text/plain; charset=us-ascii\r\n");
     assert_eq!(split.body, b"");
     // Empty line but empty body.
     let split = split_message(b"From: a\r\nContent-Type: text/html\r\n\r\n").unwrap();
@@ -139,32 +125,16 @@ fn split_message_edge_cases() {
     let split = split_message(b"").unwrap();
     assert!(split.outer_headers.is_empty());
     // Malformed lines.
-    for bad in [
-        &b"From a\n\nbody"[..],
-        b" leading continuation: x\n\n",
-        b": no name\n\n",
-    ] {
-        assert!(matches!(
-            split_message(bad),
-            Err(Error::MalformedHeader { line: 1 })
-        ));
+    for bad in [&b"From a\n\nbody"[..], b" leading continuation: x\n\n", b": no name\n\n"] {
+        assert!(matches!(split_message(bad), Err(Error::MalformedHeader { line: 1 })));
     }
-    assert_eq!(
-        split_message(b"A: 1\n\tcont\nB 2\n\n").unwrap_err(),
-        Error::MalformedHeader { line: 3 }
-    );
+    assert_eq!(split_message(b"A: 1\n\tcont\nB 2\n\n").unwrap_err(), Error::MalformedHeader { line: 3 });
 }
 
 #[test]
 fn join_message_adds_version_and_drops_content_fields() {
-    let joined = join_message(
-        b"From: a\nContent-Type: text/html\nTo: b",
-        b"Content-Type: x/y\n\nz",
-    );
-    assert_eq!(
-        joined,
-        b"From: a\r\nTo: b\r\nMIME-Version: 1.0\r\nContent-Type: x/y\r\n\r\nz"
-    );
+    let joined = join_message(b"From: a\nContent-Type: text/html\nTo: b", b"Content-Type: x/y\n\nz");
+    assert_eq!(joined, b"From: a\r\nTo: b\r\nMIME-Version: 1.0\r\nContent-Type: x/y\r\n\r\nz");
     let joined = join_message(b"mime-version: 1.0\r\n\r\n", b"Content-Type: x/y\r\n\r\n");
     assert_eq!(joined, b"mime-version: 1.0\r\nContent-Type: x/y\r\n\r\n");
 }
@@ -176,21 +146,13 @@ fn errors_display() {
         Error::MalformedHeader { line: 3 },
         Error::HeaderTooLong { line: 1 },
         Error::Base64 { line: 7 },
-        Error::UnexpectedSmimeType {
-            expected: SmimeType::EnvelopedData,
-            found: None,
-        },
-        Error::NotMultipartSigned {
-            content_type: "text/plain".into(),
-        },
+        Error::UnexpectedSmimeType { expected: SmimeType::EnvelopedData, found: None },
+        Error::NotMultipartSigned { content_type: "text/plain".into() },
     ];
     for error in errors {
         let text = alloc::string::ToString::to_string(&error);
         assert!(!text.is_empty());
         let _: &dyn core::error::Error = &error;
     }
-    assert_eq!(
-        alloc::string::ToString::to_string(&Error::Base64 { line: 7 }),
-        "invalid base64 at line 7"
-    );
+    assert_eq!(alloc::string::ToString::to_string(&Error::Base64 { line: 7 }), "invalid base64 at line 7");
 }

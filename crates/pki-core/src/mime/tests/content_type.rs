@@ -25,48 +25,16 @@ fn content_type_table() {
             "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; \
              boundary=\"----=_x\"",
             "multipart/signed",
-            &[
-                ("protocol", "application/pkcs7-signature"),
-                ("micalg", "sha-256"),
-                ("boundary", "----=_x"),
-            ],
+            &[("protocol", "application/pkcs7-signature"), ("micalg", "sha-256"), ("boundary", "----=_x")],
         ),
-        (
-            "Multipart/Signed ; BOUNDARY=abc",
-            "multipart/signed",
-            &[("boundary", "abc")],
-        ),
-        (
-            "text/plain; name=\"a \\\"q\\\" \\\\b\"",
-            "text/plain",
-            &[("name", "a \"q\" \\b")],
-        ),
-        (
-            "text/plain (comment (nested) \\) ) ; charset = \"utf-8\" (trailing)",
-            "text/plain",
-            &[("charset", "utf-8")],
-        ),
-        (
-            "multipart/mixed; boundary=----=_Part_1_2.3",
-            "multipart/mixed",
-            &[("boundary", "----=_Part_1_2.3")],
-        ),
-        (
-            "text/plain; garbage; charset=utf-8;",
-            "text/plain",
-            &[("charset", "utf-8")],
-        ),
-        (
-            "text/plain; a=\"unterminated",
-            "text/plain",
-            &[("a", "unterminated")],
-        ),
+        ("Multipart/Signed ; BOUNDARY=abc", "multipart/signed", &[("boundary", "abc")]),
+        ("text/plain; name=\"a \\\"q\\\" \\\\b\"", "text/plain", &[("name", "a \"q\" \\b")]),
+        ("text/plain (comment (nested) \\) ) ; charset = \"utf-8\" (trailing)", "text/plain", &[("charset", "utf-8")]),
+        ("multipart/mixed; boundary=----=_Part_1_2.3", "multipart/mixed", &[("boundary", "----=_Part_1_2.3")]),
+        ("text/plain; garbage; charset=utf-8;", "text/plain", &[("charset", "utf-8")]),
+        ("text/plain; a=\"unterminated", "text/plain", &[("a", "unterminated")]),
         ("text / html", "text/html", &[]),
-        (
-            "text/plain; a=1; A=2",
-            "text/plain",
-            &[("a", "1"), ("a", "1")],
-        ),
+        ("text/plain; a=1; A=2", "text/plain", &[("a", "1"), ("a", "1")]),
     ]);
 }
 
@@ -99,21 +67,7 @@ fn content_type_rfc2231() {
 
 #[test]
 fn content_type_errors() {
-    for bad in [
-        "",
-        "text",
-        "/plain",
-        "text/",
-        "; charset=x",
-        "(only a comment)",
-        "\"text\"/plain",
-    ] {
-        assert!(
-            matches!(
-                ContentType::parse(bad),
-                Err(Error::InvalidContentType { .. })
-            ),
-            "{bad:?}"
-        );
+    for bad in ["", "text", "/plain", "text/", "; charset=x", "(only a comment)", "\"text\"/plain"] {
+        assert!(matches!(ContentType::parse(bad), Err(Error::InvalidContentType { .. })), "{bad:?}");
     }
 }

@@ -7,11 +7,7 @@ use super::super::*;
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../fixtures/pki/mime/",
-            $name
-        ))
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pki/mime/", $name))
     };
 }
 
@@ -29,21 +25,9 @@ const SIGNED: [(&str, &[u8], &[u8]); 5] = [
 
 /// (file name, contents, expected smime-type).
 const PKCS7: [(&str, &[u8], SmimeType); 3] = [
-    (
-        "enveloped.eml",
-        fixture!("enveloped.eml"),
-        SmimeType::EnvelopedData,
-    ),
-    (
-        "authenveloped.eml",
-        fixture!("authenveloped.eml"),
-        SmimeType::AuthEnvelopedData,
-    ),
-    (
-        "opaque-signed.eml",
-        fixture!("opaque-signed.eml"),
-        SmimeType::SignedData,
-    ),
+    ("enveloped.eml", fixture!("enveloped.eml"), SmimeType::EnvelopedData),
+    ("authenveloped.eml", fixture!("authenveloped.eml"), SmimeType::AuthEnvelopedData),
+    ("opaque-signed.eml", fixture!("opaque-signed.eml"), SmimeType::SignedData),
 ];
 
 #[test]
@@ -53,21 +37,14 @@ fn openssl_multipart_signed_gives_back_signed_bytes() {
         let parsed = parse_multipart_signed(eml).unwrap();
         // OpenSSL signs the canonical form of its input, final line break kept.
         let expected = signed_content_for(content);
-        assert_eq!(
-            parsed.signed_content().as_ref(),
-            expected.as_slice(),
-            "{name}"
-        );
+        assert_eq!(parsed.signed_content().as_ref(), expected.as_slice(), "{name}");
         if name != "signed-lf.eml" {
             assert_eq!(parsed.signed, expected.as_slice(), "{name}: raw slice");
         }
         assert_eq!(parsed.signature.first(), Some(&0x30), "{name}");
         assert!(parsed.signature.len() > 1000, "{name}");
         assert_eq!(parsed.micalg.as_deref(), Some("sha-256"), "{name}");
-        assert_eq!(
-            parsed.protocol.as_deref(),
-            Some("application/pkcs7-signature")
-        );
+        assert_eq!(parsed.protocol.as_deref(), Some("application/pkcs7-signature"));
     }
     // All five carry a signature over the same certificate; the LF copy of
     // signed.eml decodes to the very same signature.
@@ -100,11 +77,7 @@ fn openssl_pkcs7_mime() {
         assert_eq!(parsed.der.first(), Some(&0x30), "{name}");
         // Rebuilding gives the same DER back.
         let rebuilt = build_pkcs7_mime(&parsed.der, smime_type);
-        assert_eq!(
-            parse_pkcs7_mime(&rebuilt).unwrap().der,
-            parsed.der,
-            "{name}"
-        );
+        assert_eq!(parse_pkcs7_mime(&rebuilt).unwrap().der, parsed.der, "{name}");
     }
 }
 
@@ -121,21 +94,12 @@ fn dump_for_openssl() {
     for (name, eml, _) in SIGNED {
         let parsed = parse_multipart_signed(eml).unwrap();
         fs::write(dir.join(alloc::format!("{name}.raw")), parsed.signed).unwrap();
-        fs::write(
-            dir.join(alloc::format!("{name}.content")),
-            parsed.signed_content(),
-        )
-        .unwrap();
+        fs::write(dir.join(alloc::format!("{name}.content")), parsed.signed_content()).unwrap();
         fs::write(dir.join(alloc::format!("{name}.p7s")), &parsed.signature).unwrap();
     }
     // A multipart/signed built here around OpenSSL's signature of msg.txt.
     let signature = parse_multipart_signed(SIGNED[1].1).unwrap().signature;
-    let built = build_multipart_signed(
-        &signed_content_for(MSG),
-        &signature,
-        "sha-256",
-        &boundary_from_bytes(&[7; 16]),
-    );
+    let built = build_multipart_signed(&signed_content_for(MSG), &signature, "sha-256", &boundary_from_bytes(&[7; 16]));
     let message = join_message(b"From: fixture@example.org\nSubject: built\n", &built);
     fs::write(dir.join("built-signed.eml"), message).unwrap();
     // An application/pkcs7-mime built here around OpenSSL's EnvelopedData.

@@ -12,11 +12,7 @@ fn pkcs7_mime_round_trip() {
     let der = fake_der(300);
     let types = [
         (SmimeType::EnvelopedData, "enveloped-data", "smime.p7m"),
-        (
-            SmimeType::AuthEnvelopedData,
-            "authEnveloped-data",
-            "smime.p7m",
-        ),
+        (SmimeType::AuthEnvelopedData, "authEnveloped-data", "smime.p7m"),
         (SmimeType::SignedData, "signed-data", "smime.p7m"),
         (SmimeType::CertsOnly, "certs-only", "smime.p7c"),
         (SmimeType::CompressedData, "compressed-data", "smime.p7z"),
@@ -30,10 +26,7 @@ fn pkcs7_mime_round_trip() {
              Content-Disposition: attachment; filename=\"{file}\"\r\n\r\n"
         );
         assert!(built.starts_with(head.as_bytes()), "{param}");
-        assert!(
-            built.split(|&b| b == b'\n').any(|l| l.len() == 77),
-            "full 76-char lines"
-        );
+        assert!(built.split(|&b| b == b'\n').any(|l| l.len() == 77), "full 76-char lines");
         assert_eq!(classify(&built), Kind::Pkcs7Mime(Some(smime_type)));
 
         let message = join_message(b"Subject: x\r\n", &built);
@@ -43,21 +36,12 @@ fn pkcs7_mime_round_trip() {
             assert_eq!(parsed.smime_type, Some(smime_type));
             assert_eq!(parsed.der, der);
         }
-        assert_eq!(
-            parse_pkcs7_mime(&built)
-                .unwrap()
-                .expect(smime_type)
-                .unwrap(),
-            der
-        );
+        assert_eq!(parse_pkcs7_mime(&built).unwrap().expect(smime_type).unwrap(), der);
     }
     let enveloped = parse_pkcs7_mime(&build_pkcs7_mime(&der, SmimeType::EnvelopedData)).unwrap();
     assert_eq!(
         enveloped.expect(SmimeType::SignedData).unwrap_err(),
-        Error::UnexpectedSmimeType {
-            expected: SmimeType::SignedData,
-            found: Some(SmimeType::EnvelopedData)
-        }
+        Error::UnexpectedSmimeType { expected: SmimeType::SignedData, found: Some(SmimeType::EnvelopedData) }
     );
 }
 
@@ -68,18 +52,9 @@ fn pkcs7_mime_variants() {
             "Content-Type: application/x-pkcs7-mime; smime-type=\"Enveloped-Data\"\r\n\r\nMAA=",
             Some(SmimeType::EnvelopedData),
         ),
-        (
-            "Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: BASE64\r\n\r\nMAA=",
-            None,
-        ),
-        (
-            "Content-Type: application/pkcs7-mime; smime-type=foo-data\r\n\r\nMAA",
-            None,
-        ),
-        (
-            "Content-Type: application/octet-stream; name=\"SMIME.P7M\"\r\n\r\nMAA=",
-            None,
-        ),
+        ("Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: BASE64\r\n\r\nMAA=", None),
+        ("Content-Type: application/pkcs7-mime; smime-type=foo-data\r\n\r\nMAA", None),
+        ("Content-Type: application/octet-stream; name=\"SMIME.P7M\"\r\n\r\nMAA=", None),
         (
             "Content-Type: application/octet-stream\r\nContent-Disposition: attachment;\r\n filename*=utf-8''smime.p7m\r\n\r\nMAA=",
             None,
@@ -93,48 +68,24 @@ fn pkcs7_mime_variants() {
         let parsed = parse_pkcs7_mime(input.as_bytes()).unwrap();
         assert_eq!(parsed.smime_type, *smime_type, "{input}");
         assert_eq!(parsed.der, [0x30, 0x00], "{input}");
-        assert_eq!(
-            classify(input.as_bytes()),
-            Kind::Pkcs7Mime(*smime_type),
-            "{input}"
-        );
+        assert_eq!(classify(input.as_bytes()), Kind::Pkcs7Mime(*smime_type), "{input}");
     }
     let errors: &[(&str, Error)] = &[
         (
             "Content-Type: application/octet-stream; name=x.bin\r\n\r\nMAA=",
-            Error::NotPkcs7Mime {
-                content_type: "application/octet-stream".into(),
-            },
+            Error::NotPkcs7Mime { content_type: "application/octet-stream".into() },
         ),
         (
             "Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n0=00",
-            Error::UnsupportedTransferEncoding {
-                encoding: "quoted-printable".into(),
-            },
+            Error::UnsupportedTransferEncoding { encoding: "quoted-printable".into() },
         ),
-        (
-            "Content-Type: application/pkcs7-mime\r\n\r\nMAA=\r\n\r\nMAA=\r\n",
-            Error::Base64 { line: 3 },
-        ),
-        (
-            "Content-Type: application/pkcs7-mime\r\n\r\nM",
-            Error::Base64 { line: 1 },
-        ),
-        (
-            "Content-Type: application/pkcs7-mime\r\n\r\n",
-            Error::EmptyPayload,
-        ),
-        (
-            "Content-Type: application/pkcs7-mime",
-            Error::NoHeaderBodySeparator,
-        ),
+        ("Content-Type: application/pkcs7-mime\r\n\r\nMAA=\r\n\r\nMAA=\r\n", Error::Base64 { line: 3 }),
+        ("Content-Type: application/pkcs7-mime\r\n\r\nM", Error::Base64 { line: 1 }),
+        ("Content-Type: application/pkcs7-mime\r\n\r\n", Error::EmptyPayload),
+        ("Content-Type: application/pkcs7-mime", Error::NoHeaderBodySeparator),
     ];
     for (input, expected) in errors {
-        assert_eq!(
-            parse_pkcs7_mime(input.as_bytes()).unwrap_err(),
-            *expected,
-            "{input}"
-        );
+        assert_eq!(parse_pkcs7_mime(input.as_bytes()).unwrap_err(), *expected, "{input}");
     }
 }
 
@@ -145,30 +96,15 @@ fn classify_table() {
             "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=x\n\n",
             Kind::MultipartSigned,
         ),
-        (
-            "content-type: multipart/signed; boundary=x\n\n",
-            Kind::MultipartSigned,
-        ),
-        (
-            "Content-Type: multipart/signed; protocol=\"application/pgp-signature\"\n\n",
-            Kind::Other,
-        ),
-        (
-            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=x\n\n",
-            Kind::PgpMime,
-        ),
-        (
-            "Content-Type: multipart/encrypted; protocol=\"application/other\"\n\n",
-            Kind::Other,
-        ),
+        ("content-type: multipart/signed; boundary=x\n\n", Kind::MultipartSigned),
+        ("Content-Type: multipart/signed; protocol=\"application/pgp-signature\"\n\n", Kind::Other),
+        ("Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=x\n\n", Kind::PgpMime),
+        ("Content-Type: multipart/encrypted; protocol=\"application/other\"\n\n", Kind::Other),
         (
             "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data\n\n",
             Kind::Pkcs7Mime(Some(SmimeType::AuthEnvelopedData)),
         ),
-        (
-            "Content-Type: text/plain\n\nContent-Type: application/pkcs7-mime\n",
-            Kind::Other,
-        ),
+        ("Content-Type: text/plain\n\nContent-Type: application/pkcs7-mime\n", Kind::Other),
         ("Subject: none\n\n", Kind::Other),
         ("Content-Type: garbage\n\n", Kind::Other),
         ("", Kind::Other),

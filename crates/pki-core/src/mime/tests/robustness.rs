@@ -49,10 +49,7 @@ fn garbage_is_an_error() {
 fn no_blank_line_is_an_error() {
     let input = b"Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n";
     assert_eq!(parse_pkcs7_mime(input), Err(Error::NoHeaderBodySeparator));
-    assert_eq!(
-        parse_multipart_signed(input).unwrap_err(),
-        Error::NoHeaderBodySeparator
-    );
+    assert_eq!(parse_multipart_signed(input).unwrap_err(), Error::NoHeaderBodySeparator);
 }
 
 #[test]
@@ -61,25 +58,16 @@ fn huge_header_line_is_an_error() {
     input.resize(MAX_HEADER_FIELD_LEN + 10, b'x');
     input.extend_from_slice(b"\r\nContent-Type: application/pkcs7-mime\r\n\r\nMAA=\r\n");
     assert_eq!(split_message(&input), Err(Error::HeaderTooLong { line: 1 }));
-    assert_eq!(
-        parse_pkcs7_mime(&input),
-        Err(Error::HeaderTooLong { line: 1 })
-    );
+    assert_eq!(parse_pkcs7_mime(&input), Err(Error::HeaderTooLong { line: 1 }));
     // A folded field counts as a whole.
     let mut folded = b"Content-Type: a/b".to_vec();
     for _ in 0..(MAX_HEADER_FIELD_LEN / 8) {
         folded.extend_from_slice(b"\r\n ; a=b");
     }
     folded.extend_from_slice(b"\r\n\r\n");
-    assert_eq!(
-        parse_pkcs7_mime(&folded),
-        Err(Error::HeaderTooLong { line: 1 })
-    );
+    assert_eq!(parse_pkcs7_mime(&folded), Err(Error::HeaderTooLong { line: 1 }));
     // Lookups skip it instead.
-    assert_eq!(
-        header_value(&input, "content-type").as_deref(),
-        Some("application/pkcs7-mime")
-    );
+    assert_eq!(header_value(&input, "content-type").as_deref(), Some("application/pkcs7-mime"));
     run_all(&input);
 }
 
@@ -87,12 +75,7 @@ fn huge_header_line_is_an_error() {
 /// parsers (a cheap stand-in for the fuzzer).
 #[test]
 fn mutated_messages_do_not_panic() {
-    let signed = build_multipart_signed(
-        b"Content-Type: text/plain\r\n\r\nhi\r\n",
-        &fake_der(200),
-        "sha-256",
-        BOUNDARY,
-    );
+    let signed = build_multipart_signed(b"Content-Type: text/plain\r\n\r\nhi\r\n", &fake_der(200), "sha-256", BOUNDARY);
     let enveloped = build_pkcs7_mime(&fake_der(200), SmimeType::EnvelopedData);
     let alphabet = b"\r\n-;=\"\\( )/:*%'aZ0+\t\x00\xff";
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -102,14 +85,9 @@ fn mutated_messages_do_not_panic() {
         state ^= state << 17;
         state
     };
-    let as_index =
-        |value: u64, len: usize| usize::try_from(value % u64::try_from(len).unwrap()).unwrap();
+    let as_index = |value: u64, len: usize| usize::try_from(value % u64::try_from(len).unwrap()).unwrap();
     for round in 0..3000 {
-        let mut input = if round % 2 == 0 {
-            signed.clone()
-        } else {
-            enveloped.clone()
-        };
+        let mut input = if round % 2 == 0 { signed.clone() } else { enveloped.clone() };
         for _ in 0..1 + round % 8 {
             let pos = as_index(next(), input.len());
             let byte = alphabet[as_index(next(), alphabet.len())];
@@ -147,13 +125,7 @@ fn large_inputs_are_linear() {
     }
     params.extend_from_slice(b"\n\n");
     let start = std::time::Instant::now();
-    for input in [
-        &many_lines,
-        &prefixes,
-        &headers,
-        &params,
-        &vec![b'\r'; size],
-    ] {
+    for input in [&many_lines, &prefixes, &headers, &params, &vec![b'\r'; size]] {
         run_all(input);
     }
     assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());

@@ -50,11 +50,7 @@ fn signing_cases() -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
             b"Content-Type: text/plain\r\n\r\nx\r\n\r\n\r\n".to_vec(),
         ),
         ("empty entity", Vec::new(), Vec::new()),
-        (
-            "boundary prefixes in body",
-            tricky.clone().into_bytes(),
-            tricky.into_bytes(),
-        ),
+        ("boundary prefixes in body", tricky.clone().into_bytes(), tricky.into_bytes()),
     ]
 }
 
@@ -76,29 +72,15 @@ fn multipart_signed_round_trip() {
 
         let message = join_message(b"From: a@example.org\nSubject: s\n", &built);
         let lf_message: Vec<u8> = message.iter().copied().filter(|&b| b != b'\r').collect();
-        for (variant, input) in [
-            ("entity", &built),
-            ("message", &message),
-            ("lf", &lf_message),
-        ] {
+        for (variant, input) in [("entity", &built), ("message", &message), ("lf", &lf_message)] {
             let parsed = parse_multipart_signed(input).unwrap();
-            assert_eq!(
-                parsed.signed_content().as_ref(),
-                signed.as_slice(),
-                "{name} {variant}"
-            );
+            assert_eq!(parsed.signed_content().as_ref(), signed.as_slice(), "{name} {variant}");
             assert_eq!(parsed.signature, der, "{name} {variant}");
-            assert_eq!(
-                parsed.protocol.as_deref(),
-                Some("application/pkcs7-signature")
-            );
+            assert_eq!(parsed.protocol.as_deref(), Some("application/pkcs7-signature"));
             assert_eq!(parsed.micalg.as_deref(), Some("sha-256"));
             if variant != "lf" {
                 assert_eq!(parsed.signed, signed.as_slice(), "{name} {variant}");
-                assert!(matches!(
-                    parsed.signed_content(),
-                    alloc::borrow::Cow::Borrowed(_)
-                ));
+                assert!(matches!(parsed.signed_content(), alloc::borrow::Cow::Borrowed(_)));
             }
         }
     }
@@ -116,10 +98,7 @@ fn multipart_signed_framing_variants() {
     let parsed = parse_multipart_signed(msg.as_bytes()).unwrap();
     assert_eq!(parsed.signed, b"signed\r\n--b1x");
     assert_eq!(parsed.signature, [0x30, 0x03, 0x02, 0x01, 0x01]);
-    assert_eq!(
-        parsed.protocol.as_deref(),
-        Some("application/x-pkcs7-signature")
-    );
+    assert_eq!(parsed.protocol.as_deref(), Some("application/x-pkcs7-signature"));
     assert_eq!(parsed.micalg, None);
 
     // An empty first part and a close delimiter without a final line break.
@@ -147,12 +126,11 @@ fn multipart_signed_errors() {
             alloc::format!("{ct}\r\n\r\n--b\r\nx\r\n--b\r\nContent-Type: text/plain\r\n\r\nMA==\r\n--b--\r\n"),
             Error::UnexpectedSignatureType { content_type: "text/plain".into() },
         ),
+        (alloc::format!("{ct}\r\n\r\n--b\r\nx\r\n--b\r\n{}!!\r\n--b--\r\n", sig_part), Error::Base64 { line: 2 }),
         (
-            alloc::format!("{ct}\r\n\r\n--b\r\nx\r\n--b\r\n{}!!\r\n--b--\r\n", sig_part),
-            Error::Base64 { line: 2 },
-        ),
-        (
-            alloc::format!("{ct}\r\n\r\n--b\r\nx\r\n--b\r\nContent-Type: application/pkcs7-signature\r\n\r\n\r\n--b--\r\n"),
+            alloc::format!(
+                "{ct}\r\n\r\n--b\r\nx\r\n--b\r\nContent-Type: application/pkcs7-signature\r\n\r\n\r\n--b--\r\n"
+            ),
             Error::EmptyPayload,
         ),
         (
@@ -165,17 +143,19 @@ fn multipart_signed_errors() {
             alloc::format!("Content-Type: multipart/signed; boundary={}\r\n\r\n", "b".repeat(201)),
             Error::InvalidBoundary { len: 201 },
         ),
-        ("Content-Type: multipart/mixed; boundary=b\r\n\r\n".into(), Error::NotMultipartSigned { content_type: "multipart/mixed".into() }),
-        ("Subject: no content type\r\n\r\nbody".into(), Error::NotMultipartSigned { content_type: "text/plain".into() }),
+        (
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n".into(),
+            Error::NotMultipartSigned { content_type: "multipart/mixed".into() },
+        ),
+        (
+            "Subject: no content type\r\n\r\nbody".into(),
+            Error::NotMultipartSigned { content_type: "text/plain".into() },
+        ),
         (alloc::format!("{ct}\r\n"), Error::NoHeaderBodySeparator),
         (String::new(), Error::NoHeaderBodySeparator),
     ];
     for (input, expected) in cases {
-        assert_eq!(
-            parse_multipart_signed(input.as_bytes()).unwrap_err(),
-            expected,
-            "{input:?}"
-        );
+        assert_eq!(parse_multipart_signed(input.as_bytes()).unwrap_err(), expected, "{input:?}");
     }
 }
 
