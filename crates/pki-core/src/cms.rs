@@ -17,6 +17,7 @@ use x509_cert::Certificate;
 
 use crate::{Error, Result};
 
+mod ber;
 pub mod envelope;
 pub mod open;
 pub mod signed;

@@ -45,7 +45,20 @@ pub struct PrivateKey(Inner);
 
 enum Inner {
     Rsa(alloc::boxed::Box<rsa::PrivateKey>),
-    P256(p256::SecretKey),
+    P256(alloc::boxed::Box<P256Key>),
+}
+
+/// A P-256 key with its signing key (and so its public point) computed once.
+struct P256Key {
+    secret: p256::SecretKey,
+    signing: p256::ecdsa::SigningKey,
+}
+
+impl P256Key {
+    fn new(secret: p256::SecretKey) -> Inner {
+        let signing = p256::ecdsa::SigningKey::from(&secret);
+        Inner::P256(alloc::boxed::Box::new(P256Key { secret, signing }))
+    }
 }
 
 impl core::fmt::Debug for PrivateKey {
@@ -71,7 +84,7 @@ impl PrivateKey {
                 let key = rsa::PrivateKey::new(rng, bits).map_err(|_| Error::KeyGeneration)?;
                 PrivateKey(Inner::Rsa(alloc::boxed::Box::new(key)))
             }
-            KeyAlgorithm::P256 => PrivateKey(Inner::P256(p256::SecretKey::generate_from_rng(rng))),
+            KeyAlgorithm::P256 => PrivateKey(P256Key::new(p256::SecretKey::generate_from_rng(rng))),
         })
     }
 
@@ -92,7 +105,7 @@ impl PrivateKey {
                 Ok(PrivateKey(Inner::Rsa(alloc::boxed::Box::new(key))))
             }
             oid::EC_PUBLIC_KEY => p256::SecretKey::from_pkcs8_der(der)
-                .map(|k| PrivateKey(Inner::P256(k)))
+                .map(|k| PrivateKey(P256Key::new(k)))
                 .map_err(|_| Error::InvalidKey { reason: "EC key is not a valid P-256 key" }),
             oid => Err(Error::UnsupportedAlgorithm { context: "private key", oid }),
         }
@@ -117,7 +130,7 @@ impl PrivateKey {
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
         let doc = match &self.0 {
             Inner::Rsa(k) => k.to_pkcs8_der(),
-            Inner::P256(k) => k.to_pkcs8_der(),
+            Inner::P256(k) => k.secret.to_pkcs8_der(),
         }
         .map_err(|_| Error::InvalidKey { reason: "cannot encode key" })?;
         Ok(Zeroizing::new(doc.as_bytes().to_vec()))
@@ -130,7 +143,7 @@ impl PrivateKey {
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
         let doc = match &self.0 {
             Inner::Rsa(k) => k.to_pkcs8_pem(LineEnding::LF),
-            Inner::P256(k) => k.to_pkcs8_pem(LineEnding::LF),
+            Inner::P256(k) => k.secret.to_pkcs8_pem(LineEnding::LF),
         }
         .map_err(|_| Error::InvalidKey { reason: "cannot encode key" })?;
         Ok(doc)
@@ -140,7 +153,7 @@ impl PrivateKey {
     pub fn public_key(&self) -> PublicKey {
         match &self.0 {
             Inner::Rsa(k) => PublicKey::Rsa(k.to_public_key()),
-            Inner::P256(k) => PublicKey::P256(k.public_key()),
+            Inner::P256(k) => PublicKey::P256(p256::PublicKey::from(k.signing.verifying_key())),
         }
     }
 
@@ -161,8 +174,7 @@ impl PrivateKey {
                 .pkcs1v15_sign_with_rng::<Sha256, _>(rng, msg)
                 .map_err(|_| Error::InvalidKey { reason: "RSA signing failed" }),
             Inner::P256(k) => {
-                let sk = p256::ecdsa::SigningKey::from(k);
-                let sig: p256::ecdsa::Signature = signature::Signer::sign(&sk, msg);
+                let sig: p256::ecdsa::Signature = signature::Signer::sign(&k.signing, msg);
                 Ok(sig.to_der().as_bytes().to_vec())
             }
         }
@@ -177,7 +189,7 @@ impl PrivateKey {
 
     pub(crate) fn p256(&self) -> Option<&p256::SecretKey> {
         match &self.0 {
-            Inner::P256(k) => Some(k),
+            Inner::P256(k) => Some(&k.secret),
             Inner::Rsa(_) => None,
         }
     }

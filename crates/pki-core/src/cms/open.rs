@@ -163,14 +163,27 @@ fn ktri_decrypt<R: CryptoRng + ?Sized>(
         oid => return Err(Error::UnsupportedAlgorithm { context: "key transport", oid }),
     };
     // A ciphertext of the wrong size or an OAEP failure: continue with a key derived from the
-    // ciphertext, so that the error comes from the content, like every other wrong key.
-    let raw = Zeroizing::new(raw.unwrap_or_else(|_| Sha256::digest(ct).to_vec()));
-    Ok(fit_key_len(&raw, want))
+    // private key and the ciphertext (secret, deterministic), so that the failure surfaces in
+    // the content, like every other wrong key, and no attacker can predict the substitute.
+    let secret = rejection_secret(rsa);
+    let raw = Zeroizing::new(raw.unwrap_or_else(|_| keyed_hash(&secret, ct)));
+    Ok(fit_key_len(&raw, want, &secret))
+}
+
+/// A secret of the private key, for deriving substitute content keys.
+fn rejection_secret(rsa: &rsa::PrivateKey) -> Zeroizing<Vec<u8>> {
+    use rsa::traits::PrivateKeyParts;
+    let d = Zeroizing::new(rsa.d().to_be_bytes());
+    Zeroizing::new(Sha256::new_with_prefix(b"pki-core implicit rejection key").chain_update(&d[..]).finalize().to_vec())
+}
+
+fn keyed_hash(secret: &[u8], data: &[u8]) -> Vec<u8> {
+    Sha256::new_with_prefix(secret).chain_update(data).finalize().to_vec()
 }
 
 /// Returns `raw` if it has the expected length, else a key of that length derived from it.
-fn fit_key_len(raw: &[u8], want: usize) -> Zeroizing<Vec<u8>> {
-    let derived = Sha256::new_with_prefix(b"pki-core implicit rejection").chain_update(raw).finalize();
+fn fit_key_len(raw: &[u8], want: usize, secret: &[u8]) -> Zeroizing<Vec<u8>> {
+    let derived = Zeroizing::new(keyed_hash(secret, raw));
     let mut out = Zeroizing::new(alloc::vec![0u8; want]);
     let ok = raw.len() == want;
     for (i, o) in out.iter_mut().enumerate() {

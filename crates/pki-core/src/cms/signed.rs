@@ -12,7 +12,7 @@ use cms::{
     signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos},
 };
 use der::{
-    Any, Decode, Encode, Reader, Sequence, Tagged,
+    Any, Decode, Encode, Sequence, Tagged,
     asn1::{ObjectIdentifier, OctetString, SetOfVec},
 };
 use rand_core::CryptoRng;
@@ -224,7 +224,7 @@ pub fn verify(input: &[u8], detached: Option<&[u8]>, anchor: &Certificate, time:
         return Err(Error::UnexpectedContentType { found: ct });
     }
     let content = match (&sd.encap_content_info.econtent, detached) {
-        (Some(any), _) => encapsulated_octets(any, ber)?,
+        (Some(any), _) => encapsulated_octets(any, ber.then_some(input))?,
         (None, Some(c)) => c.to_vec(),
         (None, None) => return Err(Error::Cms { reason: "detached signature without the signed content" }),
     };
@@ -246,30 +246,16 @@ pub fn verify(input: &[u8], detached: Option<&[u8]>, anchor: &Certificate, time:
     Ok(SignedReport { content, signers, certificates })
 }
 
-/// The encapsulated content's octets. When the SignedData came as BER (OpenSSL's `-stream`),
-/// `der` hands a constructed OCTET STRING back as its list of chunks; they are joined here.
-fn encapsulated_octets(any: &Any, ber: bool) -> Result<Vec<u8>> {
+/// The encapsulated content's octets. For BER input (OpenSSL's `-stream`) they are read from
+/// the original encoding, where a constructed OCTET STRING's chunks are joined.
+fn encapsulated_octets(any: &Any, ber: Option<&[u8]>) -> Result<Vec<u8>> {
     if any.tag() != der::Tag::OctetString {
         return Err(Error::Cms { reason: "eContent is not an OCTET STRING" });
     }
-    let value = any.value();
-    if ber && let Some(joined) = join_chunks(value) {
-        return Ok(joined);
+    match ber {
+        Some(input) => super::ber::signed_data_econtent(input).ok_or(Error::Cms { reason: "unreadable BER eContent" }),
+        None => Ok(any.value().to_vec()),
     }
-    Ok(value.to_vec())
-}
-
-/// Joins a run of DER OCTET STRING TLVs that covers `value` exactly, or returns `None`.
-fn join_chunks(mut value: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(value.len());
-    while !value.is_empty() {
-        let mut reader = der::SliceReader::new(value).ok()?;
-        let chunk = <OctetString as Decode>::decode(&mut reader).ok()?;
-        out.extend_from_slice(chunk.as_bytes());
-        let used = usize::try_from(u32::from(reader.position())).ok()?;
-        value = value.get(used..)?;
-    }
-    Some(out)
 }
 
 fn check_signer(
