@@ -55,7 +55,7 @@ struct P256Key {
 }
 
 impl P256Key {
-    fn new(secret: p256::SecretKey) -> Inner {
+    fn inner(secret: p256::SecretKey) -> Inner {
         let signing = p256::ecdsa::SigningKey::from(&secret);
         Inner::P256(alloc::boxed::Box::new(P256Key { secret, signing }))
     }
@@ -84,7 +84,7 @@ impl PrivateKey {
                 let key = rsa::PrivateKey::new(rng, bits).map_err(|_| Error::KeyGeneration)?;
                 PrivateKey(Inner::Rsa(alloc::boxed::Box::new(key)))
             }
-            KeyAlgorithm::P256 => PrivateKey(P256Key::new(p256::SecretKey::generate_from_rng(rng))),
+            KeyAlgorithm::P256 => PrivateKey(P256Key::inner(p256::SecretKey::generate_from_rng(rng))),
         })
     }
 
@@ -105,7 +105,7 @@ impl PrivateKey {
                 Ok(PrivateKey(Inner::Rsa(alloc::boxed::Box::new(key))))
             }
             oid::EC_PUBLIC_KEY => p256::SecretKey::from_pkcs8_der(der)
-                .map(|k| PrivateKey(P256Key::new(k)))
+                .map(|k| PrivateKey(P256Key::inner(k)))
                 .map_err(|_| Error::InvalidKey { reason: "EC key is not a valid P-256 key" }),
             oid => Err(Error::UnsupportedAlgorithm { context: "private key", oid }),
         }
