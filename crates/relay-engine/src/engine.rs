@@ -1,0 +1,271 @@
+//! The engine: configuration, the store, the master key, the key pool, and what the two
+//! pipelines share (finding the active profile, issuing recipient certificates).
+
+use std::sync::Mutex;
+
+use der::{Decode, Encode};
+use pki_core::{
+    KeyAlgorithm, PrivateKey, UnixTime,
+    cert::{self, Issuer, Lifetime},
+};
+use rand_core::CryptoRng;
+use x509_cert::Certificate;
+
+use crate::{
+    address::{Address, RelayDomains},
+    model::{Contact, Event, Profile, ProfileStatus, RecipientCert},
+    seal::{MasterKey, Purpose},
+    store::{Store, StoreError},
+};
+
+/// The engine's configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The relay's domains.
+    pub domains: RelayDomains,
+    /// This relay's name, written into the loop-detection header of everything it forwards.
+    pub relay_id: String,
+    /// Key type of recipient certificates (RSA-2048 by default: every client can encrypt to it).
+    pub recipient_key: KeyAlgorithm,
+    /// Lifetime of recipient certificates, in days (cut at the intermediate's expiry).
+    pub recipient_cert_days: u32,
+}
+
+impl Config {
+    /// Defaults for `domains`.
+    pub fn new(domains: RelayDomains) -> Self {
+        Config { domains, relay_id: "mailrelay".into(), recipient_key: KeyAlgorithm::Rsa2048, recipient_cert_days: 365 }
+    }
+}
+
+/// Pre-generated keys for recipient certificates, so that a new contact does not wait for an
+/// RSA key generation. The server refills it in the background.
+pub struct KeyPool {
+    alg: KeyAlgorithm,
+    keys: Mutex<Vec<PrivateKey>>,
+    target: usize,
+}
+
+impl KeyPool {
+    /// An empty pool that [`refill`](Self::refill) fills to `target` keys of `alg`.
+    pub fn new(alg: KeyAlgorithm, target: usize) -> Self {
+        KeyPool { alg, keys: Mutex::new(Vec::new()), target }
+    }
+
+    /// How many keys are waiting.
+    pub fn len(&self) -> usize {
+        self.keys.lock().map(|k| k.len()).unwrap_or(0)
+    }
+
+    /// True if no key is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Generates one key if the pool is below target; returns whether it did. Call it in a
+    /// loop from a background task (keygen is CPU-bound: use a blocking thread).
+    ///
+    /// # Errors
+    /// If key generation fails.
+    pub fn refill_one<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<bool, pki_core::Error> {
+        if self.len() >= self.target {
+            return Ok(false);
+        }
+        let key = PrivateKey::generate(self.alg, rng)?;
+        if let Ok(mut k) = self.keys.lock() {
+            k.push(key);
+        }
+        Ok(true)
+    }
+
+    /// A pooled key, or a freshly generated one if the pool is empty.
+    ///
+    /// # Errors
+    /// If key generation fails.
+    pub fn take<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<PrivateKey, pki_core::Error> {
+        let pooled = self.keys.lock().ok().and_then(|mut k| k.pop());
+        match pooled {
+            Some(k) => Ok(k),
+            None => PrivateKey::generate(self.alg, rng),
+        }
+    }
+}
+
+/// An internal failure. Every one of them becomes a temporary reject (451): never plaintext,
+/// never a lost message.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The store failed.
+    Store(StoreError),
+    /// A certificate, key or CMS operation failed.
+    Crypto(pki_core::Error),
+    /// A sealed key could not be opened.
+    Seal,
+    /// Stored data is unusable (a profile without its intermediate, ...).
+    Inconsistent(&'static str),
+}
+
+impl core::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EngineError::Store(e) => write!(f, "{e}"),
+            EngineError::Crypto(e) => write!(f, "crypto: {e}"),
+            EngineError::Seal => f.write_str("sealed key cannot be opened"),
+            EngineError::Inconsistent(m) => write!(f, "inconsistent data: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        EngineError::Store(e)
+    }
+}
+
+impl From<pki_core::Error> for EngineError {
+    fn from(e: pki_core::Error) -> Self {
+        EngineError::Crypto(e)
+    }
+}
+
+impl From<crate::seal::SealError> for EngineError {
+    fn from(_: crate::seal::SealError) -> Self {
+        EngineError::Seal
+    }
+}
+
+/// The relay engine over a store.
+pub struct Engine<S> {
+    pub(crate) store: S,
+    pub(crate) config: Config,
+    pub(crate) master: MasterKey,
+    pub(crate) pool: KeyPool,
+}
+
+/// An active profile, parsed and ready to use.
+pub(crate) struct ActiveProfile {
+    pub(crate) profile: Profile,
+    pub(crate) root: Certificate,
+    pub(crate) intermediate: Certificate,
+    pub(crate) end_entity: Certificate,
+}
+
+impl<S: Store> Engine<S> {
+    /// An engine. `pool` should hold keys of `config.recipient_key`.
+    pub fn new(store: S, config: Config, master: MasterKey, pool: KeyPool) -> Self {
+        Engine { store, config, master, pool }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The key pool.
+    pub fn pool(&self) -> &KeyPool {
+        &self.pool
+    }
+
+    /// The account's active profile, if any, parsed.
+    pub(crate) async fn active_profile(&self, account: crate::model::AccountId) -> Result<Option<ActiveProfile>, EngineError> {
+        let profiles = self.store.profiles(account).await?;
+        let Some(profile) = profiles.into_iter().find(|p| p.status == ProfileStatus::Active) else { return Ok(None) };
+        let parse = |der: Option<&Vec<u8>>, what: &'static str| -> Result<Certificate, EngineError> {
+            let der = der.ok_or(EngineError::Inconsistent(what))?;
+            Certificate::from_der(der).map_err(|_| EngineError::Inconsistent(what))
+        };
+        let root = parse(profile.root.as_ref(), "active profile without a root")?;
+        let intermediate = parse(profile.intermediate.as_ref(), "active profile without an intermediate")?;
+        let end_entity = parse(Some(&profile.end_entity), "active profile with a bad end-entity certificate")?;
+        Ok(Some(ActiveProfile { profile, root, intermediate, end_entity }))
+    }
+
+    /// The contact's recipient certificate and key under `active`, issued now if missing.
+    pub(crate) async fn recipient_identity<R: CryptoRng + ?Sized>(
+        &self,
+        account: crate::model::AccountId,
+        active: &ActiveProfile,
+        contact: &Contact,
+        now: UnixTime,
+        rng: &mut R,
+    ) -> Result<(Certificate, PrivateKey), EngineError> {
+        let existing = self.store.recipient_cert(contact.id, active.profile.id).await?;
+        let record = match existing {
+            Some(r) if r.not_after > now.plus_secs(86_400) => r,
+            _ => self.issue_recipient_cert(account, active, contact, now, rng).await?,
+        };
+        let cert = Certificate::from_der(&record.cert).map_err(|_| EngineError::Inconsistent("bad recipient certificate"))?;
+        let key_der = self.master.unseal(&record.sealed_key, Purpose::Recipient)?;
+        Ok((cert, PrivateKey::from_pkcs8_der(&key_der)?))
+    }
+
+    async fn issue_recipient_cert<R: CryptoRng + ?Sized>(
+        &self,
+        account: crate::model::AccountId,
+        active: &ActiveProfile,
+        contact: &Contact,
+        now: UnixTime,
+        rng: &mut R,
+    ) -> Result<RecipientCert, EngineError> {
+        let inter_key_der = self.master.unseal(&active.profile.sealed_intermediate_key, Purpose::Intermediate)?;
+        let inter_key = PrivateKey::from_pkcs8_der(&inter_key_der)?;
+        let issuer = Issuer::from_certificate(&active.intermediate)?;
+        let key = self.pool.take(rng)?;
+        let mailbox = pki_core::address::Mailbox::parse(&contact.reverse_alias.normalized())?;
+        let life = Lifetime { now, days: self.config.recipient_cert_days };
+        let cert = cert::recipient(&mailbox, &key.public_key(), &issuer, life, rng)?.sign(&inter_key, rng)?;
+        let sealed_key = self.master.seal(&key.to_pkcs8_der()?, Purpose::Recipient, rng)?;
+        let not_after = UnixTime::from_x509(&cert.tbs_certificate().validity().not_after);
+        let serial = hex(cert.tbs_certificate().serial_number().as_bytes());
+        let record = RecipientCert {
+            contact: contact.id,
+            profile: active.profile.id,
+            cert: cert.to_der().map_err(|_| EngineError::Inconsistent("cannot encode certificate"))?,
+            sealed_key,
+            not_after,
+        };
+        let stored = self.store.insert_recipient_cert(record).await?;
+        if stored.cert == cert.to_der().unwrap_or_default() {
+            let subject = contact.reverse_alias.normalized();
+            let event = Event::Issued { account, profile: active.profile.id, contact: contact.id, serial, subject, at: now };
+            self.store.log(event).await?;
+        }
+        Ok(stored)
+    }
+
+    /// The contact for `external` at `alias`, created (with a fresh reverse alias) if new.
+    ///
+    /// # Errors
+    /// If the store fails.
+    pub async fn contact_for<R: CryptoRng + ?Sized>(
+        &self,
+        alias: &crate::model::Alias,
+        external: &Address,
+        display_name: Option<&str>,
+        rng: &mut R,
+    ) -> Result<Contact, EngineError> {
+        if let Some(c) = self.store.contact_for(alias.id, &external.normalized()).await? {
+            return Ok(c);
+        }
+        let reverse_alias = crate::address::reverse_alias(rng, external, self.config.domains.primary());
+        let new = crate::model::NewContact {
+            alias: alias.id,
+            external: external.clone(),
+            display_name: display_name.map(str::to_owned),
+            reverse_alias,
+        };
+        Ok(self.store.insert_contact(new).await?)
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,274 @@
+//! The forward pipeline: mail for an alias, rewritten, signed by the contact's recipient
+//! certificate and encrypted to the owner's end-entity certificate.
+//!
+//! ```text
+//! parse → find alias (disabled?) → loop checks → contact + reverse alias (blocked?)
+//!       → profile? ─ active ─→ rewrite headers, sign entity, encrypt → deliver
+//!                 ├ none, strict → 550
+//!                 └ none → rewrite headers → deliver plaintext
+//! ```
+//! Already encrypted mail (S/MIME enveloped/authEnveloped, PGP/MIME, inline PGP) keeps its body
+//! untouched; only the outer headers are rewritten. With an active profile every failure is a
+//! temporary reject, never plaintext.
+
+use mail_parser::{HeaderValue, Message, MessageParser};
+use pki_core::{
+    UnixTime,
+    cms::{ContentCipher, Signer},
+    mime::{Kind, SmimeType},
+    smime,
+};
+use rand_core::CryptoRng;
+
+use crate::{
+    address::Address,
+    engine::{ActiveProfile, Engine, EngineError},
+    headers::{self, FORWARD_ENCRYPTED_OUTER, FORWARD_KEEP},
+    model::{Alias, Contact, Disposition},
+    outcome::{Delivery, DropReason, Outcome, Reply},
+    store::Store,
+};
+
+/// The SMTP envelope of a message.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    /// `MAIL FROM`; `None` for the null sender `<>`.
+    pub mail_from: Option<Address>,
+    /// The one `RCPT TO` this pipeline handles.
+    pub rcpt: Address,
+}
+
+/// The header the relay adds to everything it forwards; finding it again means a loop.
+pub const LOOP_HEADER: &str = "X-Mailrelay-Loop";
+/// The header that records the original sender of a forwarded message.
+pub const ORIGINAL_FROM_HEADER: &str = "X-Mailrelay-Original-From";
+
+/// More Received fields than this is a loop (RFC 5321 §6.3 suggests counting hops).
+const MAX_HOPS: usize = 50;
+
+impl<S: Store> Engine<S> {
+    /// Runs the forward pipeline for one recipient (an alias).
+    pub async fn forward<R: CryptoRng + ?Sized>(&self, data: &[u8], env: &Envelope, now: UnixTime, rng: &mut R) -> Outcome {
+        match self.forward_inner(data, env, now, rng).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Reject(Reply::TEMPORARY),
+        }
+    }
+
+    async fn forward_inner<R: CryptoRng + ?Sized>(
+        &self,
+        data: &[u8],
+        env: &Envelope,
+        now: UnixTime,
+        rng: &mut R,
+    ) -> Result<Outcome, EngineError> {
+        let Some(alias) = self.store.alias_by_address(&env.rcpt.normalized()).await? else {
+            return Ok(Outcome::Reject(Reply::NO_SUCH_USER));
+        };
+        if !alias.enabled {
+            return Ok(disposition(alias.when_disabled, DropReason::AliasDisabled, Reply::ALIAS_DISABLED));
+        }
+        let Some(msg) = MessageParser::default().parse(data).filter(|m| !m.headers().is_empty()) else {
+            return Ok(Outcome::Reject(Reply::UNPARSEABLE));
+        };
+        let Some(mailbox) = self.store.mailbox(alias.mailbox).await? else {
+            return Err(EngineError::Inconsistent("alias without its mailbox"));
+        };
+        if self.is_loop(&msg, env, &mailbox.address) {
+            return Ok(Outcome::Reject(Reply::LOOP));
+        }
+        let Some((sender, name)) = sender_of(&msg, env) else {
+            return Ok(Outcome::Reject(Reply::UNPARSEABLE));
+        };
+        let contact = self.contact_for(&alias, &sender, name.as_deref(), rng).await?;
+        if let Some(d) = contact.blocked {
+            return Ok(disposition(d, DropReason::ContactBlocked, Reply::BLOCKED));
+        }
+        let account = self.store.account(alias.account).await?.ok_or(EngineError::Inconsistent("alias without account"))?;
+        let active = self.active_profile(alias.account).await?;
+        let already_encrypted = is_encrypted(&msg, data);
+        let ctx = Rewrite { msg: &msg, raw: data, alias: &alias, contact: &contact };
+        let (outer, encrypted) = match (&active, already_encrypted) {
+            (_, true) => (self.outer_headers(&ctx, FORWARD_KEEP, rng).await?, true),
+            (Some(_), false) => (self.outer_headers(&ctx, FORWARD_ENCRYPTED_OUTER, rng).await?, true),
+            (None, false) if account.strict => return Ok(Outcome::Reject(Reply::STRICT_NO_PROFILE)),
+            (None, false) => (self.outer_headers(&ctx, FORWARD_KEEP, rng).await?, false),
+        };
+        let entity = original_entity(&msg, data);
+        let body = match (&active, already_encrypted) {
+            (Some(active), false) => self.protect(&entity, alias.account, active, &contact, now, rng).await?,
+            _ => entity,
+        };
+        let mut out = outer;
+        out.extend_from_slice(&body);
+        Ok(Outcome::Deliver(Delivery { mail_from: contact.reverse_alias.clone(), rcpt: mailbox.address, data: out, encrypted }))
+    }
+
+    /// Signs the entity with the contact's recipient certificate (chain included, so the
+    /// owner's client learns it) and encrypts it to the owner's end-entity certificate.
+    async fn protect<R: CryptoRng + ?Sized>(
+        &self,
+        entity: &[u8],
+        account: crate::model::AccountId,
+        active: &ActiveProfile,
+        contact: &Contact,
+        now: UnixTime,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, EngineError> {
+        let (cert, key) = self.recipient_identity(account, active, contact, now, rng).await?;
+        let chain = [active.intermediate.clone()];
+        let signer = Signer { cert: &cert, key: &key, chain: &chain };
+        let signed = smime::sign_entity(entity, signer, now, rng)?;
+        let recipients = [active.end_entity.clone()];
+        Ok(smime::encrypt_entity(&signed, &recipients, ContentCipher::default(), rng)?)
+    }
+
+    fn is_loop(&self, msg: &Message<'_>, env: &Envelope, owner: &Address) -> bool {
+        let ours = msg.headers_raw().any(|(name, value)| {
+            name.eq_ignore_ascii_case(LOOP_HEADER) && value.trim().eq_ignore_ascii_case(&self.config.relay_id)
+        });
+        let hops = msg.headers_raw().filter(|(name, _)| name.eq_ignore_ascii_case("received")).count();
+        // Mail from the relay itself: an envelope sender at one of our domains.
+        let from_relay = env.mail_from.as_ref().is_some_and(|a| self.config.domains.contains(a.domain()));
+        // The owner's own mailbox writing to the alias would come straight back to it.
+        let from_owner = env.mail_from.as_ref().is_some_and(|a| a.normalized() == owner.normalized());
+        ours || hops > MAX_HOPS || from_relay || from_owner
+    }
+
+    /// The rewritten top-level header block (without the entity's Content-* fields).
+    async fn outer_headers<R: CryptoRng + ?Sized>(
+        &self,
+        ctx: &Rewrite<'_>,
+        keep: &[&str],
+        rng: &mut R,
+    ) -> Result<Vec<u8>, EngineError> {
+        let mut out = Vec::with_capacity(1024);
+        let sender_text = format_name(ctx.contact.display_name.as_deref(), &ctx.contact.external);
+        headers::push_field(&mut out, "From", &headers::mailbox(Some(&sender_text), ctx.contact.reverse_alias.as_str()));
+        for (field, name) in [(ctx.msg.to(), "To"), (ctx.msg.cc(), "Cc"), (ctx.msg.reply_to(), "Reply-To")] {
+            if let Some(list) = field {
+                let rewritten = self.rewrite_list(ctx.alias, list, rng).await?;
+                if !rewritten.is_empty() {
+                    headers::push_field(&mut out, name, &rewritten.join(",\r\n "));
+                }
+            }
+        }
+        if ctx.msg.to().is_none() {
+            headers::push_field(&mut out, "To", &format!("<{}>", ctx.alias.address.as_str()));
+        }
+        let mut has_mime_version = false;
+        for f in headers::raw_fields(ctx.msg, ctx.raw) {
+            if keep.contains(&f.name.as_str()) {
+                has_mime_version |= f.name == "mime-version";
+                headers::push_raw(&mut out, f.bytes);
+            }
+        }
+        if !has_mime_version {
+            headers::push_field(&mut out, "MIME-Version", "1.0");
+        }
+        headers::push_field(&mut out, ORIGINAL_FROM_HEADER, &format!("<{}>", ctx.contact.external.as_str()));
+        headers::push_field(&mut out, LOOP_HEADER, &self.config.relay_id);
+        Ok(out)
+    }
+
+    /// Rewrites an address list: the alias stays, relay addresses stay, every other address
+    /// becomes its contact's reverse alias (the contact is created if new).
+    async fn rewrite_list<R: CryptoRng + ?Sized>(
+        &self,
+        alias: &Alias,
+        list: &mail_parser::Address<'_>,
+        rng: &mut R,
+    ) -> Result<Vec<String>, EngineError> {
+        let mut out = Vec::new();
+        for addr in list.iter() {
+            let Some(Ok(a)) = addr.address.as_deref().map(Address::parse) else { continue };
+            let name = addr.name.as_deref();
+            if a.normalized() == alias.address.normalized() || self.config.domains.contains(a.domain()) {
+                out.push(headers::mailbox(name, a.as_str()));
+                continue;
+            }
+            let contact = self.contact_for(alias, &a, name, rng).await?;
+            out.push(headers::mailbox(Some(&format_name(name, &a)), contact.reverse_alias.as_str()));
+        }
+        Ok(out)
+    }
+}
+
+struct Rewrite<'a> {
+    msg: &'a Message<'a>,
+    raw: &'a [u8],
+    alias: &'a Alias,
+    contact: &'a Contact,
+}
+
+fn disposition(d: Disposition, reason: DropReason, reject: Reply) -> Outcome {
+    match d {
+        Disposition::Drop => Outcome::Drop(reason),
+        Disposition::Reject => Outcome::Reject(reject),
+    }
+}
+
+/// `Name (sender@domain)`, or just the address.
+fn format_name(name: Option<&str>, addr: &Address) -> String {
+    match name.map(str::trim).filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case(addr.as_str())) {
+        Some(n) => format!("{n} ({})", addr.as_str()),
+        None => addr.as_str().to_owned(),
+    }
+}
+
+/// The sender: the first From address, or else the envelope sender.
+fn sender_of(msg: &Message<'_>, env: &Envelope) -> Option<(Address, Option<String>)> {
+    let from = msg.from().and_then(|f| f.first()).and_then(|a| {
+        let parsed = Address::parse(a.address.as_deref()?).ok()?;
+        Some((parsed, a.name.as_deref().map(str::to_owned)))
+    });
+    from.or_else(|| env.mail_from.clone().map(|a| (a, None)))
+}
+
+/// The original MIME entity: the Content-* fields (or a text/plain default) and the body.
+fn original_entity(msg: &Message<'_>, raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let fields = headers::raw_fields(msg, raw);
+    let mut has_type = false;
+    for f in fields.iter().filter(|f| headers::is_content_field(&f.name)) {
+        has_type |= f.name == "content-type";
+        headers::push_raw(&mut out, f.bytes);
+    }
+    if !has_type {
+        headers::push_field(&mut out, "Content-Type", "text/plain; charset=us-ascii");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(headers::raw_body(msg, raw));
+    out
+}
+
+/// S/MIME enveloped or authEnveloped, PGP/MIME, or inline PGP.
+fn is_encrypted(msg: &Message<'_>, raw: &[u8]) -> bool {
+    let mut head = Vec::new();
+    for f in headers::raw_fields(msg, raw).iter().filter(|f| f.name == "content-type") {
+        headers::push_raw(&mut head, f.bytes);
+    }
+    head.extend_from_slice(b"\r\n");
+    match pki_core::mime::classify(&head) {
+        Kind::Pkcs7Mime(Some(SmimeType::EnvelopedData | SmimeType::AuthEnvelopedData)) | Kind::PgpMime => true,
+        Kind::Pkcs7Mime(None) => {
+            // Without smime-type, the CMS content type decides (Outlook omits the parameter).
+            let entity = original_entity(msg, raw);
+            pki_core::mime::parse_pkcs7_mime(&entity)
+                .ok()
+                .and_then(|p| pki_core::cms::content_type(&p.der).ok())
+                .is_some_and(|t| t.to_string() != "1.2.840.113549.1.7.2")
+        }
+        _ => is_inline_pgp(msg),
+    }
+}
+
+fn is_inline_pgp(msg: &Message<'_>) -> bool {
+    let root_is_text = msg.root_part().headers.iter().all(|h| match (&h.name, &h.value) {
+        (mail_parser::HeaderName::ContentType, HeaderValue::ContentType(ct)) => {
+            ct.c_type.eq_ignore_ascii_case("text") && ct.c_subtype.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("plain"))
+        }
+        _ => true,
+    });
+    root_is_text && msg.body_text(0).is_some_and(|t| t.trim_start().starts_with("-----BEGIN PGP MESSAGE-----"))
+}
