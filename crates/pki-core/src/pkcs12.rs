@@ -62,7 +62,7 @@ use zeroize::Zeroizing;
 /// and [`export`] writes. A file asking for more is refused with [`Error::IterationCount`]
 /// instead of keeping the caller busy for minutes (RFC 8018 §4.2 calls 10,000,000 suitable
 /// "for especially critical keys").
-pub const MAX_ITERATIONS: u32 = 10_000_000;
+pub const MAX_ITERATIONS: u32 = 2_000_000;
 
 /// What went wrong in [`export`] or [`import`].
 #[derive(Debug)]
@@ -99,6 +99,11 @@ pub enum Error {
         oid: ObjectIdentifier,
         /// What is wrong.
         reason: &'static str,
+    },
+    /// The file asks for more key-derivation work in all than one import may spend.
+    WorkLimit {
+        /// The budget, in iterations.
+        budget: u64,
     },
     /// An iteration count is zero or above [`MAX_ITERATIONS`].
     IterationCount {
@@ -139,6 +144,9 @@ impl fmt::Display for Error {
             }
             Error::InvalidParameters { oid, reason } => {
                 write!(f, "PKCS#12: invalid parameters for {oid}: {reason}")
+            }
+            Error::WorkLimit { budget } => {
+                write!(f, "PKCS#12: the file needs more than {budget} key-derivation iterations in all")
             }
             Error::IterationCount { count } => {
                 write!(f, "PKCS#12: iteration count {count} is outside 1..={MAX_ITERATIONS}")

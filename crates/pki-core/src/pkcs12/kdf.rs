@@ -91,6 +91,33 @@ impl HashAlg {
     }
 }
 
+/// The most key-derivation iterations one [`super::import`] may spend in all (MAC under every
+/// password encoding tried, and every encrypted container), so that a small hostile file cannot
+/// keep a server busy: 4,000,000 is about a second of SHA-512 on a slow core, and 13 times what
+/// the largest legitimate files (three derivations of 100,000 iterations, or OpenSSL's 2,048)
+/// need.
+pub(super) const IMPORT_BUDGET: u64 = 4_000_000;
+
+/// A work budget shared by every derivation of one import.
+pub(super) struct Budget(core::cell::Cell<u64>);
+
+impl Budget {
+    pub(super) fn new() -> Self {
+        Budget(core::cell::Cell::new(IMPORT_BUDGET))
+    }
+
+    /// Spends `iterations` (times `derivations`), or fails before any work is done.
+    ///
+    /// # Errors
+    /// [`Error::WorkLimit`] once the budget is exhausted.
+    pub(super) fn charge(&self, iterations: u32, derivations: u64) -> Result<(), Error> {
+        let cost = u64::from(iterations).saturating_mul(derivations);
+        let left = self.0.get().checked_sub(cost).ok_or(Error::WorkLimit { budget: IMPORT_BUDGET })?;
+        self.0.set(left);
+        Ok(())
+    }
+}
+
 /// Rejects an iteration count of zero or one above [`MAX_ITERATIONS`] before any work is done.
 ///
 /// # Errors

@@ -68,9 +68,10 @@ pub(super) fn decrypt(
     alg: &AlgorithmIdentifierOwned,
     password: &Password,
     ciphertext: &[u8],
+    budget: &kdf::Budget,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
     let cipher = match alg.oid {
-        asn1::PBES2 => return pbes2_decrypt(params(alg)?, &password.utf8, ciphertext),
+        asn1::PBES2 => return pbes2_decrypt(params(alg)?, &password.utf8, ciphertext, budget),
         asn1::PBE_SHA1_3DES => Pkcs12Cipher::TdesEde3,
         asn1::PBE_SHA1_2DES => Pkcs12Cipher::TdesEde2,
         asn1::PBE_SHA1_RC2_128 => Pkcs12Cipher::Rc2(16),
@@ -91,6 +92,8 @@ pub(super) fn decrypt(
     };
     let salt = p.salt.as_bytes();
     let bmp = &password.bmp;
+    kdf::check_iterations(p.iterations)?;
+    budget.charge(p.iterations, 2)?;
     let key = kdf::pkcs12_kdf(HashAlg::Sha1, kdf::ID_KEY, bmp, salt, p.iterations, key_len)?;
     let iv = kdf::pkcs12_kdf(HashAlg::Sha1, kdf::ID_IV, bmp, salt, p.iterations, DES_IV_LEN)?;
     match cipher {
@@ -106,7 +109,12 @@ fn params(alg: &AlgorithmIdentifierOwned) -> Result<&Any, Error> {
 }
 
 /// PBES2 decryption ([RFC 8018 §6.2.2](https://www.rfc-editor.org/rfc/rfc8018#section-6.2.2)).
-fn pbes2_decrypt(params: &Any, password: &[u8], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn pbes2_decrypt(
+    params: &Any,
+    password: &[u8],
+    ciphertext: &[u8],
+    budget: &kdf::Budget,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
     let p: Pbes2Params = params.decode_as().map_err(der_err("PBES2-params"))?;
     let enc = &p.encryption_scheme;
     let (cipher, key_len) = match enc.oid {
@@ -119,7 +127,7 @@ fn pbes2_decrypt(params: &Any, password: &[u8], ciphertext: &[u8]) -> Result<Zer
         }
     };
     let iv: OctetString = self::params(enc)?.decode_as().map_err(der_err("PBES2 IV"))?;
-    let key = pbes2_key(&p.key_derivation_func, password, key_len)?;
+    let key = pbes2_key(&p.key_derivation_func, password, key_len, budget)?;
     let iv = iv.as_bytes();
     match cipher {
         Pbes2Cipher::Aes128 => cbc_decrypt::<aes::Aes128Dec>(enc.oid, &key, iv, ciphertext),
@@ -130,7 +138,12 @@ fn pbes2_decrypt(params: &Any, password: &[u8], ciphertext: &[u8]) -> Result<Zer
 }
 
 /// Runs the PBES2 key derivation function (PBKDF2 only) for a `key_len`-byte key.
-fn pbes2_key(kdf_alg: &AlgorithmIdentifierOwned, password: &[u8], key_len: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn pbes2_key(
+    kdf_alg: &AlgorithmIdentifierOwned,
+    password: &[u8],
+    key_len: usize,
+    budget: &kdf::Budget,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
     if kdf_alg.oid != asn1::PBKDF2 {
         return Err(Error::UnsupportedAlgorithm { context: "PBES2 KDF", oid: kdf_alg.oid });
     }
@@ -144,6 +157,8 @@ fn pbes2_key(kdf_alg: &AlgorithmIdentifierOwned, password: &[u8], key_len: usize
             .ok_or(Error::UnsupportedAlgorithm { context: "PBKDF2 PRF", oid: prf.oid })?,
     };
     let mut key = Zeroizing::new(alloc::vec![0u8; key_len]);
+    kdf::check_iterations(p.iteration_count)?;
+    budget.charge(p.iteration_count, 1)?;
     kdf::pbkdf2(prf, password, p.salt.as_bytes(), p.iteration_count, &mut key)?;
     Ok(key)
 }
@@ -264,12 +279,12 @@ mod tests {
             let msg: Vec<u8> = (0..len).map(|i| u8::try_from(i % 251).unwrap()).collect();
             let (alg, ct) = encrypt(flavour, &password, 3, &mut rng, &msg).unwrap();
             assert_ne!(ct, msg);
-            let pt = decrypt(&alg, &password, &ct).unwrap();
+            let pt = decrypt(&alg, &password, &ct, &kdf::Budget::new()).unwrap();
             assert_eq!(pt.as_slice(), msg.as_slice());
             let wrong = Password::new("not it");
             // A wrong key almost always breaks the padding; if it happens to parse, the
             // plaintext differs.
-            if let Ok(pt) = decrypt(&alg, &wrong, &ct) {
+            if let Ok(pt) = decrypt(&alg, &wrong, &ct, &kdf::Budget::new()) {
                 assert_ne!(pt.as_slice(), msg.as_slice());
             }
         }
@@ -288,7 +303,7 @@ mod tests {
     #[test]
     fn rc4_is_unsupported() {
         let alg = AlgorithmIdentifierOwned { oid: asn1::PBE_SHA1_RC4_128, parameters: None };
-        let err = decrypt(&alg, &Password::new("x"), &[0; 16]).unwrap_err();
+        let err = decrypt(&alg, &Password::new("x"), &[0; 16], &kdf::Budget::new()).unwrap_err();
         assert!(matches!(err, Error::UnsupportedAlgorithm { oid: asn1::PBE_SHA1_RC4_128, .. }));
     }
 
@@ -299,7 +314,7 @@ mod tests {
         for flavour in [Flavour::Modern, Flavour::Compatible] {
             let (alg, ct) = encrypt(flavour, &pw, 1, &mut rng, b"hello").unwrap();
             for cut in 0..ct.len() {
-                assert!(decrypt(&alg, &pw, &ct[..cut]).is_err());
+                assert!(decrypt(&alg, &pw, &ct[..cut], &kdf::Budget::new()).is_err());
             }
         }
     }

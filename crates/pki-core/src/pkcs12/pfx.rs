@@ -215,12 +215,13 @@ pub(super) fn import(pfx_der: &[u8], password: &str) -> Result<Imported, Error> 
     }
     let data = octets(&pfx.auth_safe.content, "authSafe")?;
     let mac_data = pfx.mac_data.as_ref().ok_or(Error::MissingMac)?;
-    let password = verify_mac(mac_data, data, password)?;
+    let budget = kdf::Budget::new();
+    let password = verify_mac(mac_data, data, password, &budget)?;
 
     let content_infos = Vec::<ContentInfo>::from_der(data).map_err(der_err("AuthenticatedSafe"))?;
     let mut found = Found::default();
     for content_info in &content_infos {
-        read_content_info(content_info, &password, &mut found)?;
+        read_content_info(content_info, &password, &mut found, &budget)?;
     }
     finish(found)
 }
@@ -236,7 +237,7 @@ fn octets<'a>(any: &'a Any, what: &'static str) -> Result<&'a [u8], Error> {
 
 /// Checks the MAC ([RFC 7292 §5](https://www.rfc-editor.org/rfc/rfc7292#section-5)) under each
 /// encoding of the password, in constant time, and returns the encoding that verifies.
-fn verify_mac(mac_data: &MacData, data: &[u8], password: &str) -> Result<Password, Error> {
+fn verify_mac(mac_data: &MacData, data: &[u8], password: &str, budget: &kdf::Budget) -> Result<Password, Error> {
     let oid = mac_data.mac.digest_algorithm.oid;
     if oid == asn1::PBMAC1 {
         return Err(Error::UnsupportedAlgorithm { context: "MAC (PBMAC1, RFC 9579)", oid });
@@ -250,6 +251,7 @@ fn verify_mac(mac_data: &MacData, data: &[u8], password: &str) -> Result<Passwor
     let salt = mac_data.mac_salt.as_bytes();
     let expected = mac_data.mac.digest.as_bytes();
     for candidate in Password::candidates(password) {
+        budget.charge(iterations, 1)?;
         let mac = kdf::pkcs12_mac(alg, &candidate.bmp, salt, iterations, data)?;
         if bool::from(mac.as_slice().ct_eq(expected)) {
             return Ok(candidate);
@@ -259,9 +261,14 @@ fn verify_mac(mac_data: &MacData, data: &[u8], password: &str) -> Result<Passwor
 }
 
 /// One `ContentInfo` of the `AuthenticatedSafe`: plain or password-encrypted `SafeContents`.
-fn read_content_info(ci: &ContentInfo, password: &Password, found: &mut Found) -> Result<(), Error> {
+fn read_content_info(
+    ci: &ContentInfo,
+    password: &Password,
+    found: &mut Found,
+    budget: &kdf::Budget,
+) -> Result<(), Error> {
     match ci.content_type {
-        asn1::ID_DATA => read_safe_contents(octets(&ci.content, "SafeContents")?, password, found, 0),
+        asn1::ID_DATA => read_safe_contents(octets(&ci.content, "SafeContents")?, password, found, 0, budget),
         asn1::ID_ENCRYPTED_DATA => {
             let encrypted: EncryptedData = ci.content.decode_as().map_err(der_err("EncryptedData"))?;
             let info = &encrypted.enc_content_info;
@@ -272,15 +279,21 @@ fn read_content_info(ci: &ContentInfo, password: &Password, found: &mut Found) -
                 oid: asn1::ID_ENCRYPTED_DATA,
                 reason: "encrypted content is missing",
             })?;
-            let plaintext = pbe::decrypt(&info.content_enc_alg, password, ciphertext.as_bytes())?;
-            read_safe_contents(&plaintext, password, found, 0)
+            let plaintext = pbe::decrypt(&info.content_enc_alg, password, ciphertext.as_bytes(), budget)?;
+            read_safe_contents(&plaintext, password, found, 0, budget)
         }
         oid => Err(Error::UnsupportedContentType { oid }),
     }
 }
 
 /// A `SafeContents`: collects its keys and certificates; ignores CRL, secret and unknown bags.
-fn read_safe_contents(der: &[u8], password: &Password, found: &mut Found, depth: usize) -> Result<(), Error> {
+fn read_safe_contents(
+    der: &[u8],
+    password: &Password,
+    found: &mut Found,
+    depth: usize,
+    budget: &kdf::Budget,
+) -> Result<(), Error> {
     let bags = Vec::<SafeBag<'_>>::from_der(der).map_err(der_err("SafeContents"))?;
     for bag in &bags {
         let attrs = || parse_attributes(bag.bag_attributes.as_ref());
@@ -291,7 +304,7 @@ fn read_safe_contents(der: &[u8], password: &Password, found: &mut Found, depth:
                 found.keys.push(KeyEntry { der, attrs: attrs() });
             }
             asn1::PKCS8_SHROUDED_KEY_BAG => {
-                let der = decrypt_key_bag(bag.bag_value, password)?;
+                let der = decrypt_key_bag(bag.bag_value, password, budget)?;
                 found.keys.push(KeyEntry { der, attrs: attrs() });
             }
             asn1::CERT_BAG => {
@@ -308,7 +321,7 @@ fn read_safe_contents(der: &[u8], password: &Password, found: &mut Found, depth:
             }
             asn1::SAFE_CONTENTS_BAG if depth < MAX_NESTING => {
                 let nested = Zeroizing::new(bag.bag_value.to_der().map_err(der_err("safeContentsBag"))?);
-                read_safe_contents(&nested, password, found, depth + 1)?;
+                read_safe_contents(&nested, password, found, depth + 1, budget)?;
             }
             asn1::SAFE_CONTENTS_BAG => {
                 return Err(Error::InvalidParameters {
@@ -323,9 +336,9 @@ fn read_safe_contents(der: &[u8], password: &Password, found: &mut Found, depth:
 }
 
 /// Decrypts a `pkcs8ShroudedKeyBag` and checks the result is a `PrivateKeyInfo`.
-fn decrypt_key_bag(value: AnyRef<'_>, password: &Password) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn decrypt_key_bag(value: AnyRef<'_>, password: &Password, budget: &kdf::Budget) -> Result<Zeroizing<Vec<u8>>, Error> {
     let epki: EncryptedPrivateKeyInfo<'_> = value.decode_as().map_err(der_err("EncryptedPrivateKeyInfo"))?;
-    let der = pbe::decrypt(&epki.encryption_algorithm, password, epki.encrypted_data.as_bytes())?;
+    let der = pbe::decrypt(&epki.encryption_algorithm, password, epki.encrypted_data.as_bytes(), budget)?;
     // A wrong (second) password passes the padding check about once in 256 tries; it does
     // not also give a well-formed PrivateKeyInfo that fills the buffer exactly.
     match PrivateKeyInfoRef::from_der(&der) {
