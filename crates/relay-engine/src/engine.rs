@@ -169,13 +169,21 @@ impl<S: Store> Engine<S> {
         &self.config
     }
 
+    /// The master key (to seal keys made outside the pipelines, e.g. during the ceremony).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master
+    }
+
     /// The key pool.
     pub fn pool(&self) -> &KeyPool {
         &self.pool
     }
 
     /// The account's active profile, if any, parsed.
-    pub(crate) async fn active_profile(&self, account: crate::model::AccountId) -> Result<Option<ActiveProfile>, EngineError> {
+    pub(crate) async fn active_profile(
+        &self,
+        account: crate::model::AccountId,
+    ) -> Result<Option<ActiveProfile>, EngineError> {
         let profiles = self.store.profiles(account).await?;
         let Some(profile) = profiles.into_iter().find(|p| p.status == ProfileStatus::Active) else { return Ok(None) };
         let parse = |der: Option<&Vec<u8>>, what: &'static str| -> Result<Certificate, EngineError> {
@@ -202,7 +210,8 @@ impl<S: Store> Engine<S> {
             Some(r) if r.not_after > now.plus_secs(86_400) => r,
             _ => self.issue_recipient_cert(account, active, contact, now, rng).await?,
         };
-        let cert = Certificate::from_der(&record.cert).map_err(|_| EngineError::Inconsistent("bad recipient certificate"))?;
+        let cert =
+            Certificate::from_der(&record.cert).map_err(|_| EngineError::Inconsistent("bad recipient certificate"))?;
         let key_der = self.master.unseal(&record.sealed_key, Purpose::Recipient)?;
         Ok((cert, PrivateKey::from_pkcs8_der(&key_der)?))
     }
@@ -235,7 +244,8 @@ impl<S: Store> Engine<S> {
         let stored = self.store.insert_recipient_cert(record).await?;
         if stored.cert == cert.to_der().unwrap_or_default() {
             let subject = contact.reverse_alias.normalized();
-            let event = Event::Issued { account, profile: active.profile.id, contact: contact.id, serial, subject, at: now };
+            let event =
+                Event::Issued { account, profile: active.profile.id, contact: contact.id, serial, subject, at: now };
             self.store.log(event).await?;
         }
         Ok(stored)

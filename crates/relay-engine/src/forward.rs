@@ -48,7 +48,13 @@ const MAX_HOPS: usize = 50;
 
 impl<S: Store> Engine<S> {
     /// Runs the forward pipeline for one recipient (an alias).
-    pub async fn forward<R: CryptoRng + ?Sized>(&self, data: &[u8], env: &Envelope, now: UnixTime, rng: &mut R) -> Outcome {
+    pub async fn forward<R: CryptoRng + ?Sized>(
+        &self,
+        data: &[u8],
+        env: &Envelope,
+        now: UnixTime,
+        rng: &mut R,
+    ) -> Outcome {
         match self.forward_inner(data, env, now, rng).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Reject(Reply::TEMPORARY),
@@ -84,7 +90,8 @@ impl<S: Store> Engine<S> {
         if let Some(d) = contact.blocked {
             return Ok(disposition(d, DropReason::ContactBlocked, Reply::BLOCKED));
         }
-        let account = self.store.account(alias.account).await?.ok_or(EngineError::Inconsistent("alias without account"))?;
+        let account =
+            self.store.account(alias.account).await?.ok_or(EngineError::Inconsistent("alias without account"))?;
         let active = self.active_profile(alias.account).await?;
         let already_encrypted = is_encrypted(&msg, data);
         let ctx = Rewrite { msg: &msg, raw: data, alias: &alias, contact: &contact };
@@ -97,11 +104,17 @@ impl<S: Store> Engine<S> {
         let entity = original_entity(&msg, data);
         let body = match (&active, already_encrypted) {
             (Some(active), false) => self.protect(&entity, alias.account, active, &contact, now, rng).await?,
-            _ => entity,
+            // SMTP carries CRLF lines: bare LFs of a stored or LF-only input become CRLF.
+            _ => pki_core::mime::canonicalize(&entity),
         };
         let mut out = outer;
         out.extend_from_slice(&body);
-        Ok(Outcome::Deliver(Delivery { mail_from: contact.reverse_alias.clone(), rcpt: mailbox.address, data: out, encrypted }))
+        Ok(Outcome::Deliver(Delivery {
+            mail_from: contact.reverse_alias.clone(),
+            rcpt: mailbox.address,
+            data: out,
+            encrypted,
+        }))
     }
 
     /// Signs the entity with the contact's recipient certificate (chain included, so the
@@ -144,7 +157,11 @@ impl<S: Store> Engine<S> {
     ) -> Result<Vec<u8>, EngineError> {
         let mut out = Vec::with_capacity(1024);
         let sender_text = format_name(ctx.contact.display_name.as_deref(), &ctx.contact.external);
-        headers::push_field(&mut out, "From", &headers::mailbox(Some(&sender_text), ctx.contact.reverse_alias.as_str()));
+        headers::push_field(
+            &mut out,
+            "From",
+            &headers::mailbox(Some(&sender_text), ctx.contact.reverse_alias.as_str()),
+        );
         for (field, name) in [(ctx.msg.to(), "To"), (ctx.msg.cc(), "Cc"), (ctx.msg.reply_to(), "Reply-To")] {
             if let Some(list) = field {
                 let rewritten = self.rewrite_list(ctx.alias, list, rng).await?;
@@ -266,7 +283,8 @@ fn is_encrypted(msg: &Message<'_>, raw: &[u8]) -> bool {
 fn is_inline_pgp(msg: &Message<'_>) -> bool {
     let root_is_text = msg.root_part().headers.iter().all(|h| match (&h.name, &h.value) {
         (mail_parser::HeaderName::ContentType, HeaderValue::ContentType(ct)) => {
-            ct.c_type.eq_ignore_ascii_case("text") && ct.c_subtype.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("plain"))
+            ct.c_type.eq_ignore_ascii_case("text")
+                && ct.c_subtype.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("plain"))
         }
         _ => true,
     });

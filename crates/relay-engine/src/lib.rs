@@ -18,6 +18,7 @@ pub mod memory;
 pub mod model;
 pub mod outcome;
 pub mod profile;
+pub mod reply;
 pub mod scrub;
 pub mod seal;
 pub mod store;

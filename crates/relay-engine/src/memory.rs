@@ -120,7 +120,8 @@ impl MemoryStore {
         let id = ProfileId(t.id());
         profile.id = id;
         if profile.status == ProfileStatus::Active {
-            for p in t.profiles.iter_mut().filter(|p| p.account == profile.account && p.status == ProfileStatus::Active) {
+            for p in t.profiles.iter_mut().filter(|p| p.account == profile.account && p.status == ProfileStatus::Active)
+            {
                 p.status = ProfileStatus::Retired;
             }
         }

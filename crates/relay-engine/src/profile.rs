@@ -62,14 +62,21 @@ pub fn local_ceremony<R: CryptoRng + ?Sized>(
         let root_key = PrivateKey::generate(key, rng)?;
         let root = cert::root("Mail relay user root", &root_key.public_key(), life, rng)?.sign(&root_key, rng)?;
         let issuer = Issuer::from_certificate(&root)?;
-        let inter = cert::intermediate("Mail relay issuing CA", &inter_key.public_key(), &issuer, &permitted, life, rng)?
-            .sign(&root_key, rng)?;
+        let inter =
+            cert::intermediate("Mail relay issuing CA", &inter_key.public_key(), &issuer, &permitted, life, rng)?
+                .sign(&root_key, rng)?;
         (root, inter)
         // root_key is dropped (and zeroized) here.
     };
     let issuer = Issuer::from_certificate(&intermediate)?;
-    let ee = cert::end_entity(&Mailbox::parse(owner.as_str())?, &ee_key.public_key(), &issuer, Lifetime { now, days: 365 }, rng)?
-        .sign(&inter_key, rng)?;
+    let ee = cert::end_entity(
+        &Mailbox::parse(owner.as_str())?,
+        &ee_key.public_key(),
+        &issuer,
+        Lifetime { now, days: 365 },
+        rng,
+    )?
+    .sign(&inter_key, rng)?;
     let der = |c: &Certificate| c.to_der().map_err(|_| EngineError::Inconsistent("cannot encode certificate"));
     let profile = Profile {
         id: ProfileId(0),

@@ -36,7 +36,13 @@ pub enum Proof {
 
 impl<S: Store> Engine<S> {
     /// Runs the reply pipeline for one recipient (a reverse alias).
-    pub async fn reply<R: CryptoRng + ?Sized>(&self, data: &[u8], env: &Envelope, now: UnixTime, rng: &mut R) -> Outcome {
+    pub async fn reply<R: CryptoRng + ?Sized>(
+        &self,
+        data: &[u8],
+        env: &Envelope,
+        now: UnixTime,
+        rng: &mut R,
+    ) -> Outcome {
         match self.reply_inner(data, env, now, rng).await {
             Ok((outcome, _)) => outcome,
             Err(_) => Outcome::Reject(Reply::TEMPORARY),
@@ -101,12 +107,18 @@ impl<S: Store> Engine<S> {
         if real.iter().any(|r| !scrub::leaks(&out, r).is_empty()) {
             return reject(Reply::WOULD_LEAK);
         }
-        let delivery = Delivery { mail_from: alias.address.clone(), rcpt: contact.external.clone(), data: out, encrypted: false };
+        let delivery =
+            Delivery { mail_from: alias.address.clone(), rcpt: contact.external.clone(), data: out, encrypted: false };
         Ok((Outcome::Deliver(delivery), Some(proof)))
     }
 
     /// Decrypts an S/MIME-encrypted reply with the contact's recipient keys (any profile).
-    async fn decrypt<R: CryptoRng + ?Sized>(&self, data: &[u8], contact: &Contact, rng: &mut R) -> Result<Decrypted, EngineError> {
+    async fn decrypt<R: CryptoRng + ?Sized>(
+        &self,
+        data: &[u8],
+        contact: &Contact,
+        rng: &mut R,
+    ) -> Result<Decrypted, EngineError> {
         let Ok(split) = pki_core::mime::split_message(data) else { return Ok(Decrypted::Plain) };
         match pki_core::mime::classify(&split.entity()) {
             Kind::Pkcs7Mime(t) if t != Some(pki_core::mime::SmimeType::SignedData) => {}
@@ -127,13 +139,22 @@ impl<S: Store> Engine<S> {
 
     /// Is the (decrypted) reply signed by the owner's end-entity certificate, valid under one
     /// of the account's roots, for one of the verified mailboxes?
-    async fn signed_by_owner(&self, msg: &[u8], account: crate::model::AccountId, verified: &[Mailbox], now: UnixTime) -> Result<bool, EngineError> {
+    async fn signed_by_owner(
+        &self,
+        msg: &[u8],
+        account: crate::model::AccountId,
+        verified: &[Mailbox],
+        now: UnixTime,
+    ) -> Result<bool, EngineError> {
         let Ok(split) = pki_core::mime::split_message(msg) else { return Ok(false) };
         if pki_core::mime::classify(&split.entity()) != Kind::MultipartSigned {
             return Ok(false);
         }
         for profile in self.store.profiles(account).await? {
-            let Some(root) = profile.root.as_deref().and_then(|d| <Certificate as der::Decode>::from_der(d).ok()) else { continue };
+            let Some(root) = profile.root.as_deref().and_then(|d| <Certificate as der::Decode>::from_der(d).ok())
+            else {
+                continue;
+            };
             let Ok(v) = smime::verify_message(msg, &root, now) else { continue };
             let signer_ok = v.report.is_valid()
                 && v.report.signers.iter().filter_map(|s| s.cert.as_ref()).any(|c| cert_names_any(c, verified));
@@ -174,7 +195,11 @@ impl<S: Store> Engine<S> {
             }
         }
         if !to_seen {
-            headers::push_field(&mut out, "To", &headers::mailbox(contact.display_name.as_deref(), contact.external.as_str()));
+            headers::push_field(
+                &mut out,
+                "To",
+                &headers::mailbox(contact.display_name.as_deref(), contact.external.as_str()),
+            );
         }
         let mut id = [0u8; 16];
         rng.fill_bytes(&mut id);

@@ -4,7 +4,10 @@
 //! data names what the key is for, so a recipient key cannot be passed off as an
 //! intermediate key by swapping rows in the database.
 
-use aes_gcm::{Aes256Gcm, KeyInit, aead::{Aead, Payload}};
+use aes_gcm::{
+    Aes256Gcm, KeyInit,
+    aead::{Aead, Payload},
+};
 use rand_core::CryptoRng;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -61,11 +64,17 @@ impl MasterKey {
     ///
     /// # Errors
     /// Only if AES-GCM refuses the input (over 64 GiB).
-    pub fn seal<R: CryptoRng + ?Sized>(&self, plaintext: &[u8], purpose: Purpose, rng: &mut R) -> Result<Vec<u8>, SealError> {
+    pub fn seal<R: CryptoRng + ?Sized>(
+        &self,
+        plaintext: &[u8],
+        purpose: Purpose,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, SealError> {
         let mut nonce = [0u8; 12];
         rng.fill_bytes(&mut nonce);
         let cipher = Aes256Gcm::new(&self.0.into());
-        let ct = cipher.encrypt(&nonce.into(), Payload { msg: plaintext, aad: purpose.aad() }).map_err(|_| SealError)?;
+        let ct =
+            cipher.encrypt(&nonce.into(), Payload { msg: plaintext, aad: purpose.aad() }).map_err(|_| SealError)?;
         let mut out = Vec::with_capacity(1 + 12 + ct.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);
@@ -85,7 +94,10 @@ impl MasterKey {
         let (nonce, ct) = rest.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| SealError)?;
         let cipher = Aes256Gcm::new(&self.0.into());
-        cipher.decrypt(&nonce.into(), Payload { msg: ct, aad: purpose.aad() }).map(Zeroizing::new).map_err(|_| SealError)
+        cipher
+            .decrypt(&nonce.into(), Payload { msg: ct, aad: purpose.aad() })
+            .map(Zeroizing::new)
+            .map_err(|_| SealError)
     }
 }
 

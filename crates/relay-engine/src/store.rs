@@ -8,8 +8,8 @@
 use core::future::Future;
 
 use crate::model::{
-    Account, AccountId, Alias, AliasId, Contact, ContactId, Event, Mailbox, MailboxId, NewContact, Profile,
-    ProfileId, RecipientCert,
+    Account, AccountId, Alias, AliasId, Contact, ContactId, Event, Mailbox, MailboxId, NewContact, Profile, ProfileId,
+    RecipientCert,
 };
 
 /// A storage failure. The engine turns it into a temporary SMTP failure (451), never into

@@ -82,7 +82,16 @@ impl World {
         let master = MasterKey::generate(rng);
         let mut smime = None;
         if opts.profile {
-            let c = crate::profile::local_ceremony(account, &owner, &[owner.clone()], &domains, &master, opts.key, now, rng)?;
+            let c = crate::profile::local_ceremony(
+                account,
+                &owner,
+                &[owner.clone()],
+                &domains,
+                &master,
+                opts.key,
+                now,
+                rng,
+            )?;
             let profile = store.insert_profile(c.profile)?;
             smime = Some(OwnerSmime { profile, root: c.root, end_entity: c.end_entity, key: c.end_entity_key });
         }

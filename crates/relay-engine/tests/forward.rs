@@ -82,7 +82,10 @@ async fn forwards_signed_and_encrypted_to_the_owner() {
     let body = v.message.split(|_| false).next().unwrap();
     let entity = &body[body.windows(4).position(|x| x == b"\r\n\r\n").unwrap() + 4..];
     let inner = pki_core::mime::split_message(&v.message).unwrap();
-    assert_eq!(inner.content_headers, b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n");
+    assert_eq!(
+        inner.content_headers,
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+    );
     assert_eq!(inner.body, "Shall we meet at noon? \u{2713}\r\n".as_bytes());
     let _ = entity;
     // One issuance, logged; a second message reuses the certificate.
@@ -112,29 +115,45 @@ async fn policy_outcomes() {
     let mut g = rng(4);
     // Strict without a profile: refused, never plaintext.
     let strict = world(WorldOptions { strict: true, profile: false, ..Default::default() });
-    assert_eq!(strict.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await, Outcome::Reject(Reply::STRICT_NO_PROFILE));
+    assert_eq!(
+        strict.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await,
+        Outcome::Reject(Reply::STRICT_NO_PROFILE)
+    );
     // Unknown alias.
     let w = world(WorldOptions { profile: false, ..Default::default() });
     let other = Envelope { mail_from: None, rcpt: Address::parse("nobody@pportal.io").unwrap() };
     assert_eq!(w.engine.forward(MSG, &other, NOW, &mut g).await, Outcome::Reject(Reply::NO_SUCH_USER));
     // Disabled alias: drop or reject.
     w.engine.store().set_alias_enabled(w.alias, false, Disposition::Drop).unwrap();
-    assert_eq!(w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await, Outcome::Drop(DropReason::AliasDisabled));
+    assert_eq!(
+        w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await,
+        Outcome::Drop(DropReason::AliasDisabled)
+    );
     w.engine.store().set_alias_enabled(w.alias, false, Disposition::Reject).unwrap();
-    assert_eq!(w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await, Outcome::Reject(Reply::ALIAS_DISABLED));
+    assert_eq!(
+        w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await,
+        Outcome::Reject(Reply::ALIAS_DISABLED)
+    );
     w.engine.store().set_alias_enabled(w.alias, true, Disposition::Drop).unwrap();
     // Blocked contact.
     deliver(w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await);
-    let bob = w.engine.store().contacts().unwrap().into_iter().find(|c| c.external.as_str() == "bob@example.org").unwrap();
+    let bob =
+        w.engine.store().contacts().unwrap().into_iter().find(|c| c.external.as_str() == "bob@example.org").unwrap();
     w.engine.store().set_contact_blocked(bob.id, Some(Disposition::Drop)).unwrap();
-    assert_eq!(w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await, Outcome::Drop(DropReason::ContactBlocked));
+    assert_eq!(
+        w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await,
+        Outcome::Drop(DropReason::ContactBlocked)
+    );
     w.engine.store().set_contact_blocked(bob.id, Some(Disposition::Reject)).unwrap();
     assert_eq!(w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await, Outcome::Reject(Reply::BLOCKED));
     // Loops: our own header, the owner's mailbox, the relay's own domain, too many hops.
     let looped = [b"X-Mailrelay-Loop: mailrelay\r\n".as_slice(), MSG].concat();
     assert_eq!(w.engine.forward(&looped, &env("dave@example.org"), NOW, &mut g).await, Outcome::Reject(Reply::LOOP));
     assert_eq!(w.engine.forward(MSG, &env(OWNER), NOW, &mut g).await, Outcome::Reject(Reply::LOOP));
-    assert_eq!(w.engine.forward(MSG, &env("x.y.abcdefghjkmnp@pportal.io"), NOW, &mut g).await, Outcome::Reject(Reply::LOOP));
+    assert_eq!(
+        w.engine.forward(MSG, &env("x.y.abcdefghjkmnp@pportal.io"), NOW, &mut g).await,
+        Outcome::Reject(Reply::LOOP)
+    );
     let hops = [b"Received: from a by b; Sun, 29 Nov 2026 09:00:00 +0000\r\n".repeat(51).as_slice(), MSG].concat();
     assert_eq!(w.engine.forward(&hops, &env("dave@example.org"), NOW, &mut g).await, Outcome::Reject(Reply::LOOP));
     // Nothing that looks like a message.
@@ -151,10 +170,18 @@ async fn already_encrypted_mail_is_not_wrapped_twice() {
     assert!(d.encrypted);
     let body_in = &sealed[sealed.windows(4).position(|x| x == b"\r\n\r\n").unwrap()..];
     assert!(d.data.ends_with(body_in), "the encrypted body passes through untouched");
-    assert_eq!(smime::decrypt_message(&d.data, &s.end_entity, &s.key, &mut g).unwrap().ends_with("Shall we meet at noon? \u{2713}\r\n".as_bytes()), true);
+    assert_eq!(
+        smime::decrypt_message(&d.data, &s.end_entity, &s.key, &mut g)
+            .unwrap()
+            .ends_with("Shall we meet at noon? \u{2713}\r\n".as_bytes()),
+        true
+    );
     let pgp = b"From: bob@example.org\r\nTo: quiet.otter.42@pportal.io\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=b\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n-----BEGIN PGP MESSAGE-----\r\nhQ==\r\n-----END PGP MESSAGE-----\r\n--b--\r\n";
     let d = deliver(w.engine.forward(pgp, &env("bob@example.org"), NOW, &mut g).await);
-    assert!(d.data.ends_with(b"-----END PGP MESSAGE-----\r\n--b--\r\n") && !String::from_utf8_lossy(&d.data).contains("pkcs7-mime"));
+    assert!(
+        d.data.ends_with(b"-----END PGP MESSAGE-----\r\n--b--\r\n")
+            && !String::from_utf8_lossy(&d.data).contains("pkcs7-mime")
+    );
     let inline = b"From: bob@example.org\r\nTo: quiet.otter.42@pportal.io\r\nSubject: x\r\n\r\n-----BEGIN PGP MESSAGE-----\r\nhQ==\r\n-----END PGP MESSAGE-----\r\n";
     let d = deliver(w.engine.forward(inline, &env("bob@example.org"), NOW, &mut g).await);
     assert!(!String::from_utf8_lossy(&d.data).contains("pkcs7-mime"));
@@ -170,5 +197,8 @@ async fn with_a_profile_any_failure_is_temporary_never_plaintext() {
     broken.sealed_intermediate_key[5] ^= 1;
     w.engine.store().insert_profile(broken).unwrap();
     let _ = s;
-    assert_eq!(w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut rng(6)).await, Outcome::Reject(Reply::TEMPORARY));
+    assert_eq!(
+        w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut rng(6)).await,
+        Outcome::Reject(Reply::TEMPORARY)
+    );
 }

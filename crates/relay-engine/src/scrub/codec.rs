@@ -236,6 +236,53 @@ pub(super) fn decode_charset<'b>(bytes: &'b [u8], charset: Option<&str>) -> Cow<
     }
 }
 
+/// The position of `needle` in `hay`.
+pub(super) fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Sets the charset declared by HTML `<meta charset=…>` and `<meta http-equiv=…
+/// content="text/html; charset=…">` tags to `utf-8`.
+pub(super) fn fix_meta_charset(html: &[u8]) -> Vec<u8> {
+    let lower = html.to_ascii_lowercase();
+    let mut out = Vec::with_capacity(html.len());
+    let mut pos = 0;
+    let mut search = 0;
+    while let Some(rel) = lower.get(search..).and_then(|s| find_bytes(s, b"<meta")) {
+        let start = search + rel;
+        let window = lower.get(start..).unwrap_or_default();
+        let end = start + window.iter().take(1024).position(|&b| b == b'>').unwrap_or(window.len().min(1024));
+        if let Some(cs) = lower.get(start..end).and_then(|t| find_bytes(t, b"charset")) {
+            let mut i = start + cs + 7;
+            let skip_ws = |i: &mut usize| {
+                while lower.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
+                    *i += 1;
+                }
+            };
+            skip_ws(&mut i);
+            if lower.get(i) == Some(&b'=') {
+                i += 1;
+                skip_ws(&mut i);
+                if matches!(lower.get(i), Some(b'"' | b'\'')) {
+                    i += 1;
+                }
+                let vstart = i;
+                while i < end && lower.get(i).is_some_and(|&b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b)) {
+                    i += 1;
+                }
+                if i > vstart {
+                    out.extend_from_slice(html.get(pos..vstart).unwrap_or_default());
+                    out.extend_from_slice(b"utf-8");
+                    pos = i;
+                }
+            }
+        }
+        search = end.max(start + 1);
+    }
+    out.extend_from_slice(html.get(pos..).unwrap_or_default());
+    out
+}
+
 #[cfg(test)]
 mod unit {
     use super::*;
@@ -263,5 +310,12 @@ mod unit {
         assert_eq!(decode_charset(b"\x80", Some("windows-1252")), "€");
         assert_eq!(decode_charset(b"caf\xe9", None), "café");
         assert!(ascii_safe("ISO-8859-15") && !ascii_safe("Shift_JIS") && !ascii_safe("utf-16le"));
+    }
+
+    #[test]
+    fn meta_charset() {
+        let html = b"<HTML><META http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\"><meta charset='gbk'>";
+        let want = b"<HTML><META http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"><meta charset='utf-8'>";
+        assert_eq!(fix_meta_charset(html), want);
     }
 }

@@ -68,13 +68,18 @@ fn eol_len(line: &[u8]) -> usize {
     }
 }
 
-/// The position of the colon if `line` starts a header field.
-fn field_colon(line: &[u8]) -> Option<usize> {
-    let colon = line.iter().position(|&b| b == b':')?;
-    let name = line.get(..colon)?;
-    let trimmed = name.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(0, |i| i + 1);
-    let valid = trimmed > 0 && name.iter().take(trimmed).all(|&b| (33..=126).contains(&b));
-    valid.then_some(colon)
+/// Where the name starts, where the colon is and how long the name is, if `line` starts a
+/// header field: a non-empty name (any bytes but controls and `:`), optional whitespace, a
+/// colon. Like mail-parser, leading colons are skipped and whitespace inside a name is
+/// ignored when names are compared ([`Field::is`]).
+fn field_colon(line: &[u8]) -> Option<(usize, usize, usize)> {
+    let lead = line.iter().position(|&b| b != b':' && b != b' ' && b != b'\t')?;
+    let colon = lead + line.get(lead..)?.iter().position(|&b| b == b':')?;
+    let name = line.get(lead..colon)?;
+    let len = name.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(0, |i| i + 1);
+    let control = |b: &u8| b.is_ascii_control() && *b != b' ' && *b != b'\t';
+    let valid = len > 0 && !name.iter().take(len).any(control);
+    valid.then_some((lead, colon, len))
 }
 
 /// Parses the entity in `buf[range]`.
@@ -100,11 +105,12 @@ pub(super) fn parse_entity(buf: &[u8], range: Range<usize>) -> Entity {
             };
             last.range.end = next;
             last.value.end = pos + content_len;
-        } else if let Some(colon) = field_colon(&line[..content_len]) {
-            let name_end = line[..colon].iter().rposition(|&b| b != b' ' && b != b'\t').map_or(0, |i| i + 1);
-            fields.push(Field { range: pos..next, name: pos..pos + name_end, value: pos + colon + 1..pos + content_len });
+        } else if let Some((lead, colon, len)) = field_colon(&line[..content_len]) {
+            fields.push(Field { range: pos..next, name: pos + lead..pos + lead + len, value: pos + colon + 1..pos + content_len });
         } else {
-            return Entity { start, fields, sep: pos..pos, body: pos..end };
+            // A line that is not a field (mail-parser skips it and reads on): kept as a
+            // nameless field, so the fields after it still count.
+            fields.push(Field { range: pos..next, name: pos..pos, value: pos..pos + content_len });
         }
         pos = next;
     }
@@ -136,9 +142,23 @@ impl Field {
         buf.get(self.name.clone()).unwrap_or_default()
     }
 
-    /// Whether the field is called `name` (ASCII case-insensitive).
+    /// The name as compared: lowercased, whitespace removed.
+    pub(super) fn key(&self, buf: &[u8]) -> Vec<u8> {
+        self.name(buf).iter().filter(|b| !b.is_ascii_whitespace()).map(u8::to_ascii_lowercase).collect()
+    }
+
+    /// Whether the field is called `name` (ASCII case-insensitive, whitespace inside the
+    /// field name ignored as mail-parser does).
     pub(super) fn is(&self, buf: &[u8], name: &str) -> bool {
-        self.name(buf).eq_ignore_ascii_case(name.as_bytes())
+        let mut own = self.name(buf).iter().filter(|b| !b.is_ascii_whitespace());
+        let mut want = name.as_bytes().iter();
+        loop {
+            match (own.next(), want.next()) {
+                (None, None) => return true,
+                (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {}
+                _ => return false,
+            }
+        }
     }
 
     /// The unfolded value, as text (invalid UTF-8 replaced).
@@ -151,6 +171,18 @@ impl Entity {
     /// The first field called `name`.
     pub(super) fn field(&self, buf: &[u8], name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.is(buf, name))
+    }
+
+    /// The name of a field among `Content-Type` and `Content-Transfer-Encoding` that occurs
+    /// twice with different values.
+    pub(super) fn ambiguous(&self, buf: &[u8]) -> Option<&'static str> {
+        ["content-type", "content-transfer-encoding"].into_iter().find(|name| {
+            let mut values = self.fields.iter().filter(|f| f.is(buf, name)).map(|f| {
+                f.text(buf).split_whitespace().collect::<String>().to_ascii_lowercase()
+            });
+            let first = values.next();
+            values.any(|v| Some(v) != first)
+        })
     }
 
     /// The parsed `Content-Type`, if present and valid.
