@@ -144,19 +144,32 @@ pub struct VerifiedMessage {
 /// If it is not a signed S/MIME message or is malformed. A signature that does not hold is
 /// reported in [`VerifiedMessage::report`], not as an error.
 pub fn verify_message(msg: &[u8], anchor: &Certificate, time: UnixTime) -> Result<VerifiedMessage> {
+    verify_message_with(msg, anchor, &[], time)
+}
+
+/// As [`verify_message`], with intermediates the verifier already holds.
+///
+/// # Errors
+/// As [`verify_message`].
+pub fn verify_message_with(
+    msg: &[u8],
+    anchor: &Certificate,
+    intermediates: &[Certificate],
+    time: UnixTime,
+) -> Result<VerifiedMessage> {
     let split = mime::split_message(msg)?;
     let entity = split.entity();
     let report = match mime::classify(&entity) {
         mime::Kind::MultipartSigned => {
             let ms = mime::parse_multipart_signed(&entity)?;
-            cms::verify(&ms.signature, Some(&ms.signed_content()), anchor, time)?
+            cms::signed::verify_with(&ms.signature, Some(&ms.signed_content()), anchor, intermediates, time)?
         }
         mime::Kind::Pkcs7Mime(_) => {
             let p7 = mime::parse_pkcs7_mime(&entity)?;
             if cms::content_type(&p7.der)? != oid::CT_SIGNED_DATA {
                 return Err(Error::Cms { reason: "the message is not signed" });
             }
-            cms::verify(&p7.der, None, anchor, time)?
+            cms::signed::verify_with(&p7.der, None, anchor, intermediates, time)?
         }
         _ => return Err(Error::Cms { reason: "the message is not signed" }),
     };

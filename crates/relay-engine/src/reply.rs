@@ -151,11 +151,11 @@ impl<S: Store> Engine<S> {
             return Ok(false);
         }
         for profile in self.store.profiles(account).await? {
-            let Some(root) = profile.root.as_deref().and_then(|d| <Certificate as der::Decode>::from_der(d).ok())
-            else {
-                continue;
-            };
-            let Ok(v) = smime::verify_message(msg, &root, now) else { continue };
+            let parse = |d: Option<&[u8]>| d.and_then(|d| <Certificate as der::Decode>::from_der(d).ok());
+            let Some(root) = parse(profile.root.as_deref()) else { continue };
+            // Clients often leave the intermediate out of their signatures; the relay has it.
+            let intermediates: Vec<Certificate> = parse(profile.intermediate.as_deref()).into_iter().collect();
+            let Ok(v) = smime::verify_message_with(msg, &root, &intermediates, now) else { continue };
             let signer_ok = v.report.is_valid()
                 && v.report.signers.iter().filter_map(|s| s.cert.as_ref()).any(|c| cert_names_any(c, verified));
             if signer_ok {

@@ -46,7 +46,8 @@
 //! - **Fail closed.** Content that cannot be scrubbed is an error, not a pass: nesting deeper
 //!   than [`MAX_DEPTH`], more than [`MAX_PARTS`] parts, an opaque-signed
 //!   (`smime-type=signed-data`) part, a part with two different `Content-Type` (or
-//!   `Content-Transfer-Encoding`) fields, a multipart boundary that contains the address.
+//!   `Content-Transfer-Encoding`) fields, a multipart boundary that contains the address, a
+//!   binary part (PDF, image, …) that holds the address: binary content is never modified.
 //!
 //! # Example
 //!
@@ -168,6 +169,14 @@ pub enum ScrubError {
         /// The field name, lowercased.
         field: &'static str,
     },
+    /// A binary part (a PDF, an image, an unknown type) holds a real address (as ASCII or
+    /// UTF-16) once decoded: it cannot be changed without breaking it.
+    AddressInBinary {
+        /// The part.
+        part: String,
+        /// Its media type.
+        content_type: String,
+    },
     /// A multipart boundary contains a real address; it cannot be replaced without rewriting
     /// the framing.
     BoundaryContainsAddress {
@@ -187,6 +196,9 @@ impl fmt::Display for ScrubError {
             ScrubError::NothingLeft => f.write_str("nothing left after removing signatures and keys"),
             ScrubError::OpaqueSigned { part: p } => write!(f, "opaque-signed S/MIME content in {}", part(p)),
             ScrubError::AmbiguousHeader { part: p, field } => write!(f, "two different {field} fields in {}", part(p)),
+            ScrubError::AddressInBinary { part: p, content_type } => {
+                write!(f, "the address is inside binary content ({content_type}) in {}", part(p))
+            }
             ScrubError::BoundaryContainsAddress { part: p } => {
                 write!(f, "multipart boundary of {} contains the address", part(p))
             }

@@ -219,6 +219,21 @@ impl SignedReport {
 /// Only for structural problems (not a SignedData, no content); a signature that does not hold
 /// is reported in [`SignerReport::signature`], not as an error.
 pub fn verify(input: &[u8], detached: Option<&[u8]>, anchor: &Certificate, time: UnixTime) -> Result<SignedReport> {
+    verify_with(input, detached, anchor, &[], time)
+}
+
+/// As [`verify`], with intermediates the verifier already holds (senders often leave them out
+/// of the SignedData) added to the ones the SignedData carries.
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_with(
+    input: &[u8],
+    detached: Option<&[u8]>,
+    anchor: &Certificate,
+    intermediates: &[Certificate],
+    time: UnixTime,
+) -> Result<SignedReport> {
     let (ct, sd, ber): (_, SignedData, _) = super::read_content_info_ber(input)?;
     if ct != oid::CT_SIGNED_DATA {
         return Err(Error::UnexpectedContentType { found: ct });
@@ -237,11 +252,13 @@ pub fn verify(input: &[u8], detached: Option<&[u8]>, anchor: &Certificate, time:
             CertificateChoices::Other(_) => None,
         })
         .collect();
+    let mut pool = certificates.clone();
+    pool.extend(intermediates.iter().filter(|c| !certificates.contains(c)).cloned());
     let signers = sd
         .signer_infos
         .0
         .iter()
-        .map(|si| check_signer(si, &sd.encap_content_info.econtent_type, &content, &certificates, anchor, time))
+        .map(|si| check_signer(si, &sd.encap_content_info.econtent_type, &content, &pool, anchor, time))
         .collect();
     Ok(SignedReport { content, signers, certificates })
 }

@@ -99,10 +99,17 @@ pub(super) fn payload(block: &[u8]) -> Vec<u8> {
     b64_decode(&body)
 }
 
-/// `text` without the blocks that carry keys, certificates or signatures, and why each was
-/// removed; `None` when there is none.
-pub(super) fn strip(text: &[u8]) -> Option<(Vec<u8>, Vec<RemovalReason>)> {
-    let found: Vec<Block> = blocks(text).into_iter().filter(|b| b.reason.is_some()).collect();
+/// `text` without the blocks that carry keys, certificates or signatures, or whose payload
+/// `reveals` something (whatever their label), and why each was removed; `None` when there is
+/// none.
+pub(super) fn strip(text: &[u8], reveals: impl Fn(&[u8]) -> bool) -> Option<(Vec<u8>, Vec<RemovalReason>)> {
+    let mut found: Vec<Block> = blocks(text);
+    for b in &mut found {
+        if b.reason.is_none() && reveals(&payload(text.get(b.range.clone()).unwrap_or_default())) {
+            b.reason = Some(RemovalReason::Certificate);
+        }
+    }
+    found.retain(|b| b.reason.is_some());
     if found.is_empty() {
         return None;
     }
@@ -127,7 +134,7 @@ mod unit {
         let found = blocks(text);
         assert_eq!(found.len(), 2);
         assert_eq!(payload(&text[found[0].range.clone()]), b"hello");
-        let (stripped, why) = strip(text).unwrap();
+        let (stripped, why) = strip(text, |_| false).unwrap();
         assert_eq!(why, [RemovalReason::PublicKey]);
         assert!(stripped.starts_with(b"Hi\n> Bye\n-----BEGIN PGP MESSAGE"));
         assert_eq!(payload(b"-----BEGIN CERTIFICATE-----\r\naGk=\r\n-----END CERTIFICATE-----"), b"hi");

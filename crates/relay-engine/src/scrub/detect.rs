@@ -26,11 +26,10 @@ const MAX_NESTED_FOR_MAIL_PARSER: usize = 64;
 
 /// Looks for `real` in `raw`. See [`super::leaks`].
 pub(super) fn leaks(raw: &[u8], real: &str) -> Vec<Leak> {
-    let le: Vec<u8> = real.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let be: Vec<u8> = real.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let m = Matcher::new(&[real], "");
     let mut d = Detector {
-        m: Matcher::new(&[real], ""),
-        utf16: Matcher::from_bytes(vec![le, be]),
+        utf16: m.utf16(),
+        m,
         found: Vec::new(),
         budget: MAX_PARTS,
         too_deep: false,

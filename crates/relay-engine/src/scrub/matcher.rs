@@ -95,6 +95,18 @@ impl Matcher {
         Matcher { needles, alias: Vec::new(), first }
     }
 
+    /// A matcher for the UTF-16 (little- and big-endian) forms of the addresses, to look
+    /// into binary content.
+    pub(super) fn utf16(&self) -> Self {
+        let mut needles = Vec::with_capacity(self.needles.len() * 2);
+        for n in &self.needles {
+            let text = String::from_utf8_lossy(n);
+            needles.push(text.encode_utf16().flat_map(u16::to_le_bytes).collect());
+            needles.push(text.encode_utf16().flat_map(u16::to_be_bytes).collect());
+        }
+        Self::from_bytes(needles)
+    }
+
     /// Whether every address is ASCII.
     pub(super) fn ascii(&self) -> bool {
         self.needles.iter().all(|n| n.is_ascii())
@@ -217,9 +229,15 @@ impl Matcher {
     }
 }
 
-/// Whether the byte before `i` (percent escape decoded) would make a match part of a longer
-/// local part.
-fn blocked_before(hay: &[u8], i: usize) -> bool {
+/// Whether the byte before `i` (percent escape decoded, quoted-printable soft line break
+/// skipped) would make a match part of a longer local part.
+fn blocked_before(hay: &[u8], mut i: usize) -> bool {
+    // Seen through a quoted-printable soft line break (`=` CRLF), as in raw message bytes.
+    if i >= 2 && hay.get(i - 2..i) == Some(b"=\n".as_slice()) {
+        i -= 2;
+    } else if i >= 3 && hay.get(i - 3..i) == Some(b"=\r\n".as_slice()) {
+        i -= 3;
+    }
     let Some(mut prev) = i.checked_sub(1).and_then(|p| hay.get(p).copied()) else {
         return false;
     };

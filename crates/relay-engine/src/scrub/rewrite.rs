@@ -57,6 +57,7 @@ impl Headers {
 /// The state of one scrub.
 pub(super) struct Ctx<'m> {
     matcher: &'m Matcher,
+    utf16: Matcher,
     eol: &'static [u8],
     budget: usize,
     pub(super) removed_parts: Vec<RemovedPart>,
@@ -96,6 +97,7 @@ impl<'m> Ctx<'m> {
         let crlf = raw.iter().position(|&b| b == b'\n').is_none_or(|i| i > 0 && raw.get(i - 1) == Some(&b'\r'));
         Ctx {
             matcher,
+            utf16: matcher.utf16(),
             eol: if crlf { b"\r\n" } else { b"\n" },
             budget: MAX_PARTS,
             removed_parts: Vec::new(),
@@ -143,7 +145,14 @@ impl<'m> Ctx<'m> {
             BodyKind::Message => self.nested(buf, ent, headers, depth, path),
             BodyKind::Text(skips) => Ok(self.text(buf, ent, ct.as_ref(), headers, skips, path)),
             BodyKind::Opaque if looks_textual(&media, buf, ent) => Ok(self.text(buf, ent, None, headers, Skips::ANY, path)),
-            BodyKind::Opaque => Ok(self.assemble(buf, ent, &headers, None)),
+            BodyKind::Opaque => {
+                let cte = Cte::parse(&ent.transfer_encoding(buf));
+                let decoded = decode(buf.get(ent.body.clone()).unwrap_or_default(), cte);
+                if !self.matcher.find(&decoded, Skips::ANY).is_empty() || !self.utf16.find(&decoded, Skips::ANY).is_empty() {
+                    return Err(ScrubError::AddressInBinary { part: path.to_owned(), content_type: media });
+                }
+                Ok(self.assemble(buf, ent, &headers, None))
+            }
         }
     }
 
@@ -360,55 +369,77 @@ impl<'m> Ctx<'m> {
     }
 
     /// Scrubs a text body. See the module documentation for the charset decision.
-    fn text(&mut self, buf: &[u8], ent: &Entity, ct: Option<&ContentType>, mut headers: Headers, skips: Skips, path: &str) -> Out {
-        let token = ent.transfer_encoding(buf);
-        let cte = Cte::parse(&token);
+    fn text(
+        &mut self,
+        buf: &[u8],
+        ent: &Entity,
+        ct: Option<&ContentType>,
+        headers: Headers,
+        skips: Skips,
+        path: &str,
+    ) -> Out {
+        let cte = Cte::parse(&ent.transfer_encoding(buf));
         let raw = buf.get(ent.body.clone()).unwrap_or_default();
         let decoded = decode(raw, cte);
         let charset = ct.and_then(|c| c.param("charset"));
         let label = charset.unwrap_or_default().trim().to_ascii_lowercase();
         let utf8 = matches!(label.as_str(), "" | "utf-8" | "utf8");
-        if ascii_safe(&label) && (utf8 || self.matcher.ascii()) {
-            let stripped = self.strip_armor(&decoded, ct, path);
-            let text = stripped.as_deref().unwrap_or(&decoded);
-            return match self.matcher.scrub(text, skips, true).or_else(|| stripped.map(|s| (s, 0))) {
-                None => self.assemble(buf, ent, &headers, None),
-                Some((mut new, n)) => {
-                    self.replacements += n;
-                    if skips.fold == Fold::Ical {
-                        new = fold_ical(&new);
-                    }
-                    let body = self.reencode(&new, cte, raw);
-                    self.assemble(buf, ent, &headers, Some(body))
-                }
-            };
+        if !ascii_safe(&label) || !(utf8 || self.matcher.ascii()) {
+            let text = decode_charset(&decoded, charset);
+            if let Some(new) = self.scrub_text(text.as_bytes(), ct, path, skips) {
+                return self.text_utf8(buf, ent, ct, headers, new, cte);
+            }
         }
-        let text = decode_charset(&decoded, charset);
-        let stripped = self.strip_armor(text.as_bytes(), ct, path);
-        let text = stripped.as_deref().unwrap_or(text.as_bytes());
-        let Some((mut new, n)) = self.matcher.scrub(text, skips, true).or_else(|| stripped.map(|s| (s, 0))) else {
-            return self.assemble(buf, ent, &headers, None);
-        };
+        // In its own charset: for ASCII-compatible charsets, and for the others the bytes a
+        // lenient client might still show as the address (say, after a broken ISO-2022 escape).
+        match self.scrub_text(&decoded, ct, path, skips) {
+            None => self.assemble(buf, ent, &headers, None),
+            Some(new) => {
+                let body = self.reencode(&new, cte, raw);
+                self.assemble(buf, ent, &headers, Some(body))
+            }
+        }
+    }
+
+    /// Removes armored keys and replaces the address in text; `None` if nothing changed.
+    fn scrub_text(&mut self, text: &[u8], ct: Option<&ContentType>, path: &str, skips: Skips) -> Option<Vec<u8>> {
+        let stripped = self.strip_armor(text, ct, path);
+        let text = stripped.as_deref().unwrap_or(text);
+        let (mut new, n) = self.matcher.scrub(text, skips, true).or_else(|| stripped.map(|s| (s, 0)))?;
         self.replacements += n;
         if skips.fold == Fold::Ical {
             new = fold_ical(&new);
         }
+        Some(new)
+    }
+
+    /// Emits scrubbed text, decoded from another charset, as UTF-8.
+    fn text_utf8(
+        &mut self,
+        buf: &[u8],
+        ent: &Entity,
+        ct: Option<&ContentType>,
+        mut headers: Headers,
+        mut new: Vec<u8>,
+        cte: Cte,
+    ) -> Out {
         if media_is_html(ct) {
             new = fix_meta_charset(&new);
         }
+        let token = ent.transfer_encoding(buf);
         let out_cte = match cte {
             Cte::Identity if new.is_ascii() || matches!(token.as_str(), "8bit" | "binary") => Cte::Identity,
             Cte::Identity => Cte::QuotedPrintable,
             other => other,
         };
         self.set_utf8(buf, ent, ct, &mut headers, (out_cte != cte).then_some(out_cte));
-        let body = self.reencode(&new, out_cte, raw);
+        let body = self.reencode(&new, out_cte, buf.get(ent.body.clone()).unwrap_or_default());
         self.assemble(buf, ent, &headers, Some(body))
     }
 
     /// Removes armored keys, certificates and signatures from a text body, recording them.
     fn strip_armor(&mut self, text: &[u8], ct: Option<&ContentType>, path: &str) -> Option<Vec<u8>> {
-        let (stripped, reasons) = strip(text)?;
+        let (stripped, reasons) = strip(text, |payload| !self.matcher.find(payload, Skips::ANY).is_empty())?;
         let media = ct.map_or("text/plain", |c| c.media_type.as_str());
         for reason in reasons {
             self.removed(path, reason, media.to_owned(), None);

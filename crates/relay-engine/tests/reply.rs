@@ -1,0 +1,154 @@
+//! The reply pipeline end to end with real S/MIME: the owner's client learns a contact's
+//! recipient certificate from a forwarded message, replies signed and encrypted, and the
+//! contact receives a plain message from the alias with no trace of the owner.
+
+#![allow(clippy::unwrap_used)]
+
+use pki_core::{
+    KeyAlgorithm, UnixTime,
+    cms::{ContentCipher, Signer},
+    smime,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use relay_engine::{
+    Envelope, Outcome, Reply,
+    address::Address,
+    model::{Event, ProfileStatus},
+    reply::Proof,
+    store::Store,
+    testkit::{ALIAS, OWNER, World, WorldOptions},
+};
+use x509_cert::Certificate;
+
+const NOW: UnixTime = UnixTime(1_795_910_400);
+const FROM_BOB: &[u8] = b"From: Bob <bob@example.org>\r\nTo: quiet.otter.42@pportal.io\r\nSubject: Hello\r\nMessage-ID: <b1@example.org>\r\nContent-Type: text/plain\r\n\r\nHi there.\r\n";
+
+fn rng(seed: u8) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([seed; 32])
+}
+
+fn env(from: &str, to: &str) -> Envelope {
+    Envelope { mail_from: Some(Address::parse(from).unwrap()), rcpt: Address::parse(to).unwrap() }
+}
+
+/// Forwards Bob's message and returns (bob's reverse alias, the recipient cert the owner's
+/// client learnt from the signature).
+async fn learn_bob(w: &World) -> (String, Certificate) {
+    let d = match w.engine.forward(FROM_BOB, &env("bob@example.org", ALIAS), NOW, &mut rng(10)).await {
+        Outcome::Deliver(d) => d,
+        other => panic!("{other:?}"),
+    };
+    let s = w.smime.as_ref().unwrap();
+    let opened = smime::decrypt_message(&d.data, &s.end_entity, &s.key, &mut rng(11)).unwrap();
+    let v = smime::verify_message(&opened, &s.root, NOW).unwrap();
+    (d.mail_from.as_str().to_owned(), v.report.signers[0].cert.clone().unwrap())
+}
+
+fn owner_reply(to: &str) -> Vec<u8> {
+    format!(
+        "From: Alice Example <{OWNER}>\r\nTo: <{to}>\r\nSubject: Re: Hello\r\nIn-Reply-To: <b1@example.org>\r\n\
+         User-Agent: Thunderbird/128.0\r\nReceived: from [198.51.100.7] by smtp.real.example\r\nX-Originating-IP: [198.51.100.7]\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHi Bob, write to {OWNER} any time.\r\n-- \r\nAlice <ALICE@REAL.EXAMPLE>\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_signed_and_encrypted_reply_reaches_the_contact_clean() {
+    for key in [KeyAlgorithm::Rsa2048, KeyAlgorithm::P256] {
+        let w = World::new(WorldOptions { key, ..Default::default() }, NOW, &mut rng(1)).unwrap();
+        let (bob_ra, bob_cert) = learn_bob(&w).await;
+        let s = w.smime.as_ref().unwrap();
+        // The owner's client signs with the owner's certificate and encrypts to Bob's recipient
+        // certificate (and to itself, as clients do).
+        let signer = Signer { cert: &s.end_entity, key: &s.key, chain: &[] };
+        let sealed = smime::sign_and_encrypt_message(
+            &owner_reply(&bob_ra),
+            signer,
+            &[bob_cert, s.end_entity.clone()],
+            ContentCipher::default(),
+            NOW,
+            &mut rng(12),
+        )
+        .unwrap();
+        let (outcome, proof) = w.engine.reply_with_proof(&sealed, &env(OWNER, &bob_ra), NOW, &mut rng(13)).await;
+        let d = match outcome {
+            Outcome::Deliver(d) => d,
+            other => panic!("{key:?}: {other:?}"),
+        };
+        assert_eq!(proof, Some(Proof::Signature), "{key:?}: the owner's signature is strong proof");
+        assert_eq!((d.mail_from.as_str(), d.rcpt.as_str()), (ALIAS, "bob@example.org"));
+        let text = String::from_utf8(d.data.clone()).unwrap();
+        assert!(!text.to_ascii_lowercase().contains("alice@real.example"), "{text}");
+        for gone in ["pkcs7", "User-Agent", "Received:", "X-Originating-IP", "smime.p7s"] {
+            assert!(!text.contains(gone), "{key:?}: {gone} left in:\n{text}");
+        }
+        assert!(text.contains(&format!("From: \"Alice Example\" <{ALIAS}>")), "{text}");
+        assert!(text.contains("To: \"Bob\" <bob@example.org>") && text.contains("In-Reply-To: <b1@example.org>"));
+        assert!(text.contains(&format!("write to {ALIAS} any time")), "{text}");
+        assert!(text.contains("Message-ID: <") && text.contains("@pportal.io>"));
+    }
+}
+
+#[tokio::test]
+async fn replies_encrypted_under_a_retired_profile_still_open() {
+    let w = World::new(WorldOptions { key: KeyAlgorithm::P256, ..Default::default() }, NOW, &mut rng(2)).unwrap();
+    let (bob_ra, old_cert) = learn_bob(&w).await;
+    // A new profile replaces the old one; the old recipient certificate stays in the store.
+    let owner = Address::parse(OWNER).unwrap();
+    let c = relay_engine::profile::local_ceremony(
+        w.account,
+        &owner,
+        &[owner.clone()],
+        &w.engine.config().domains,
+        w.engine.master_key(),
+        KeyAlgorithm::P256,
+        NOW,
+        &mut rng(3),
+    )
+    .unwrap();
+    w.engine.store().insert_profile(c.profile).unwrap();
+    let statuses: Vec<_> = w.engine.store().profiles(w.account).await.unwrap().iter().map(|p| p.status).collect();
+    assert_eq!(statuses, [ProfileStatus::Active, ProfileStatus::Retired]);
+    let sealed = smime::encrypt_message(&owner_reply(&bob_ra), &[old_cert], ContentCipher::default(), &mut rng(4)).unwrap();
+    assert!(matches!(w.engine.reply(&sealed, &env(OWNER, &bob_ra), NOW, &mut rng(5)).await, Outcome::Deliver(_)));
+}
+
+#[tokio::test]
+async fn only_the_owner_may_reply() {
+    let w = World::new(WorldOptions { profile: false, ..Default::default() }, NOW, &mut rng(6)).unwrap();
+    w.engine.forward(FROM_BOB, &env("bob@example.org", ALIAS), NOW, &mut rng(7)).await;
+    let bob_ra = w.engine.store().contacts().unwrap()[0].reverse_alias.as_str().to_owned();
+    // A stranger at the envelope.
+    let o = w.engine.reply(&owner_reply(&bob_ra), &env("mallory@evil.example", &bob_ra), NOW, &mut rng(8)).await;
+    assert_eq!(o, Outcome::Reject(Reply::NOT_AUTHORIZED));
+    assert!(w.engine.store().events().unwrap().iter().any(|e| matches!(e, Event::UnauthorizedReply { sender, .. } if sender == "mallory@evil.example")));
+    // The right envelope with someone else's From.
+    let forged = String::from_utf8(owner_reply(&bob_ra)).unwrap().replace(&format!("<{OWNER}>"), "<boss@real.example>");
+    let o = w.engine.reply(forged.as_bytes(), &env(OWNER, &bob_ra), NOW, &mut rng(9)).await;
+    assert_eq!(o, Outcome::Reject(Reply::NOT_AUTHORIZED));
+    // The null sender (a bounce) is not the owner either.
+    let bounce = Envelope { mail_from: None, rcpt: Address::parse(&bob_ra).unwrap() };
+    assert_eq!(w.engine.reply(&owner_reply(&bob_ra), &bounce, NOW, &mut rng(9)).await, Outcome::Reject(Reply::NOT_AUTHORIZED));
+    // An unknown reverse alias.
+    let o = w.engine.reply(&owner_reply("nobody.abcdefghjkmnp@pportal.io"), &env(OWNER, "nobody.abcdefghjkmnp@pportal.io"), NOW, &mut rng(9)).await;
+    assert_eq!(o, Outcome::Reject(Reply::NO_SUCH_USER));
+}
+
+#[tokio::test]
+async fn a_new_thread_starts_from_a_contact_the_owner_creates() {
+    let w = World::new(WorldOptions { profile: false, ..Default::default() }, NOW, &mut rng(14)).unwrap();
+    let alias = w.engine.store().alias(w.alias).await.unwrap().unwrap();
+    let erin = Address::parse("erin@example.com").unwrap();
+    let contact = w.engine.contact_for(&alias, &erin, Some("Erin"), &mut rng(15)).await.unwrap();
+    let ra = contact.reverse_alias.as_str().to_owned();
+    let o = w.engine.reply(&owner_reply(&ra), &env(OWNER, &ra), NOW, &mut rng(16)).await;
+    match o {
+        Outcome::Deliver(d) => {
+            assert_eq!(d.rcpt.as_str(), "erin@example.com");
+            assert!(String::from_utf8_lossy(&d.data).contains("To: \"Erin\" <erin@example.com>"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
