@@ -72,3 +72,4 @@ pub fn ec() -> &'static Identity {
 pub fn rng() -> ChaCha20Rng {
     ChaCha20Rng::from_seed([0x5a; 32])
 }
+pub mod engine;

@@ -1,7 +1,12 @@
-//! `cargo xtask bench pki [--secs S] [--only main|micro]`: pki-core against OpenSSL, side by
-//! side in one run.
+//! `cargo xtask bench [pki|engine] [--secs S] [--only main|micro|rejection]`.
 //!
-//! This is a benchmark, not a test: it prints a table and fails only if an operation fails.
+//! - `pki`: pki-core against OpenSSL, side by side in one run, then the microbenchmarks and
+//!   the implicit-rejection timing of RSA PKCS#1 v1.5 key transport (`rejection`).
+//! - `engine`: relay-engine's forward pipeline, messages per second for known and new
+//!   contacts (with and without a key pool), and the time of each stage of a forward.
+//! - no argument: both.
+//!
+//! These are benchmarks, not tests: they print tables and fail only if an operation fails.
 //! The `cargo xtask` alias builds xtask in the dev profile, where pki-core (a workspace member)
 //! is barely optimised; so a debug build of this command re-executes itself as
 //! `cargo run --release --package xtask -- bench …` and the numbers always come from a release
@@ -11,10 +16,12 @@
 //! between the two libraries, so that load from other processes on the machine hits both
 //! alike. pki-core draws from a fixed-seed ChaCha20 RNG; OpenSSL from its own.
 
+mod engine;
 mod message;
 mod micro;
 mod ossl;
 mod pki;
+mod rejection;
 
 use std::{
     process::Command,
@@ -35,6 +42,8 @@ pub(crate) struct Config {
     pub(crate) per_cell: Duration,
     pub(crate) main: bool,
     pub(crate) micro: bool,
+    /// The implicit-rejection timing section of `bench pki`.
+    pub(crate) rejection: bool,
 }
 
 pub(crate) fn run(mut flags: Flags) -> Result {
@@ -42,11 +51,12 @@ pub(crate) fn run(mut flags: Flags) -> Result {
     let only = flags.value("--only")?;
     let suite = flags.positional();
     flags.finish()?;
-    match suite.as_deref() {
-        Some("pki") => {}
-        Some(other) => return Err(format!("unknown benchmark `{other}` (there is `pki`)").into()),
-        None => return Err("which benchmark? `cargo xtask bench pki`".into()),
-    }
+    let (run_pki, run_engine) = match suite.as_deref() {
+        Some("pki") => (true, false),
+        Some("engine") => (false, true),
+        Some(other) => return Err(format!("unknown benchmark `{other}` (there are `pki` and `engine`)").into()),
+        None => (true, true),
+    };
     let secs: f64 = match secs {
         Some(s) => s.parse().map_err(|_| format!("--secs: not a number: {s}"))?,
         None => 2.0,
@@ -54,12 +64,16 @@ pub(crate) fn run(mut flags: Flags) -> Result {
     if !(secs.is_finite() && secs > 0.0) {
         return Err("--secs must be positive".into());
     }
-    let (main, micro) = match only.as_deref() {
-        None => (true, true),
-        Some("main") => (true, false),
-        Some("micro") => (false, true),
-        Some(other) => return Err(format!("--only main|micro, not `{other}`").into()),
+    let (main, micro, rejection) = match only.as_deref() {
+        None => (true, true, true),
+        Some("main") => (true, false, false),
+        Some("micro") => (false, true, false),
+        Some("rejection") => (false, false, true),
+        Some(other) => return Err(format!("--only main|micro|rejection, not `{other}`").into()),
     };
+    if only.is_some() && !run_pki {
+        return Err("--only selects sections of `bench pki`".into());
+    }
 
     if cfg!(debug_assertions) && std::env::var_os(REEXEC_VAR).is_none() {
         return reexec_release();
@@ -67,7 +81,14 @@ pub(crate) fn run(mut flags: Flags) -> Result {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build of xtask; the numbers mean little");
     }
-    pki::run(Config { per_cell: Duration::from_secs_f64(secs), main, micro })
+    let cfg = Config { per_cell: Duration::from_secs_f64(secs), main, micro, rejection };
+    if run_pki {
+        pki::run(cfg)?;
+    }
+    if run_engine {
+        engine::run(cfg)?;
+    }
+    Ok(())
 }
 
 /// Runs this same command line again from a release build.

@@ -148,7 +148,6 @@ pub struct Engine<S> {
 /// An active profile, parsed and ready to use.
 pub(crate) struct ActiveProfile {
     pub(crate) profile: Profile,
-    pub(crate) root: Certificate,
     pub(crate) intermediate: Certificate,
     pub(crate) end_entity: Certificate,
 }
@@ -190,10 +189,11 @@ impl<S: Store> Engine<S> {
             let der = der.ok_or(EngineError::Inconsistent(what))?;
             Certificate::from_der(der).map_err(|_| EngineError::Inconsistent(what))
         };
-        let root = parse(profile.root.as_ref(), "active profile without a root")?;
+        // The root must be there (the ceremony finished), though forwarding does not use it.
+        parse(profile.root.as_ref(), "active profile without a root")?;
         let intermediate = parse(profile.intermediate.as_ref(), "active profile without an intermediate")?;
         let end_entity = parse(Some(&profile.end_entity), "active profile with a bad end-entity certificate")?;
-        Ok(Some(ActiveProfile { profile, root, intermediate, end_entity }))
+        Ok(Some(ActiveProfile { profile, intermediate, end_entity }))
     }
 
     /// The contact's recipient certificate and key under `active`, issued now if missing.

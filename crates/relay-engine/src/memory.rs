@@ -208,7 +208,7 @@ impl Store for MemoryStore {
 
     async fn profiles(&self, account: AccountId) -> StoreResult<Vec<Profile>> {
         let mut v: Vec<Profile> = self.lock()?.profiles.iter().filter(|p| p.account == account).cloned().collect();
-        v.sort_by(|a, b| b.id.cmp(&a.id));
+        v.sort_by_key(|p| std::cmp::Reverse(p.id));
         Ok(v)
     }
 

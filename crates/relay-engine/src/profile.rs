@@ -36,21 +36,33 @@ pub struct LocalCeremony {
     pub end_entity_key: PrivateKey,
 }
 
-/// Runs the ceremony for `owner` (the mailbox the end-entity certificate names; all of
-/// `mailboxes` are permitted by the intermediate's name constraints).
+/// What a ceremony is for.
+#[derive(Clone, Copy, Debug)]
+pub struct CeremonyRequest<'a> {
+    /// The account.
+    pub account: AccountId,
+    /// The mailbox the end-entity certificate names.
+    pub owner: &'a Address,
+    /// Every mailbox the intermediate's name constraints permit (the owner's included).
+    pub mailboxes: &'a [Address],
+    /// The relay domains the intermediate's name constraints permit.
+    pub domains: &'a RelayDomains,
+    /// Key type of root, intermediate and end entity.
+    pub key: KeyAlgorithm,
+    /// The current time.
+    pub now: UnixTime,
+}
+
+/// Runs the ceremony; the intermediate key is sealed under `master`.
 ///
 /// # Errors
 /// If an address cannot appear in a certificate (non-ASCII), or a crypto step fails.
 pub fn local_ceremony<R: CryptoRng + ?Sized>(
-    account: AccountId,
-    owner: &Address,
-    mailboxes: &[Address],
-    domains: &RelayDomains,
+    req: &CeremonyRequest<'_>,
     master: &MasterKey,
-    key: KeyAlgorithm,
-    now: UnixTime,
     rng: &mut R,
 ) -> Result<LocalCeremony, EngineError> {
+    let CeremonyRequest { account, owner, mailboxes, domains, key, now } = *req;
     let life = Lifetime { now, days: cert::MAX_VALIDITY_DAYS };
     let permitted = Permitted {
         domains: domains.iter().map(|d| Domain::parse(d.as_str())).collect::<Result<_, _>>()?,

@@ -43,7 +43,9 @@
 //!   MIME, and the bytes of the surviving part and the framing are unchanged). A multipart left
 //!   with no part is removed; if that is the whole message, scrubbing fails with
 //!   [`ScrubError::NothingLeft`] rather than send an empty message.
-//! - **Fail closed.** Content that cannot be scrubbed is an error, not a pass: nesting deeper
+//! - **Fail closed.** [`scrub_message`] checks its own output with [`leaks`] for every real
+//!   address and returns [`ScrubError::Residual`] rather than a message that still shows one.
+//!   Content that cannot be scrubbed is an error, not a pass: nesting deeper
 //!   than [`MAX_DEPTH`], more than [`MAX_PARTS`] parts, an opaque-signed
 //!   (`smime-type=signed-data`) part, a part with two different `Content-Type` (or
 //!   `Content-Transfer-Encoding`) fields, a multipart boundary that contains the address, a
@@ -177,6 +179,13 @@ pub enum ScrubError {
         /// Its media type.
         content_type: String,
     },
+    /// The scrubbed message still shows a real address to [`leaks`] (typically a malformed
+    /// message that mail-parser reads differently from the scrubber). `scrub_message` never
+    /// returns a message that [`leaks`] objects to.
+    Residual {
+        /// What [`leaks`] found.
+        leaks: Vec<Leak>,
+    },
     /// A multipart boundary contains a real address; it cannot be replaced without rewriting
     /// the framing.
     BoundaryContainsAddress {
@@ -199,6 +208,7 @@ impl fmt::Display for ScrubError {
             ScrubError::AddressInBinary { part: p, content_type } => {
                 write!(f, "the address is inside binary content ({content_type}) in {}", part(p))
             }
+            ScrubError::Residual { leaks } => write!(f, "{} leak(s) left after scrubbing", leaks.len()),
             ScrubError::BoundaryContainsAddress { part: p } => {
                 write!(f, "multipart boundary of {} contains the address", part(p))
             }
@@ -272,7 +282,9 @@ fn valid_address(a: &str) -> bool {
 /// # Errors
 ///
 /// [`ScrubError`]: invalid addresses, input nested too deep or with too many parts, nothing
-/// left to send, or content that cannot be scrubbed (opaque-signed). The reply must not be sent.
+/// left to send, content that cannot be scrubbed (opaque-signed, the address inside binary
+/// content, ambiguous headers), or output in which [`leaks`] still finds an address. The reply
+/// must not be sent.
 pub fn scrub_message(raw: &[u8], s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> {
     if s.real.is_empty() {
         return Err(ScrubError::NoRealAddress);
@@ -291,6 +303,12 @@ pub fn scrub_message(raw: &[u8], s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> 
         rewrite::Out::Replace(bytes) => bytes,
         rewrite::Out::Drop => return Err(ScrubError::NothingLeft),
     };
+    for real in s.real {
+        let found = leaks(&message, real);
+        if !found.is_empty() {
+            return Err(ScrubError::Residual { leaks: found });
+        }
+    }
     Ok(Scrubbed {
         message,
         removed_parts: ctx.removed_parts,

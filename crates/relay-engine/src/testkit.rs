@@ -82,16 +82,15 @@ impl World {
         let master = MasterKey::generate(rng);
         let mut smime = None;
         if opts.profile {
-            let c = crate::profile::local_ceremony(
+            let req = crate::profile::CeremonyRequest {
                 account,
-                &owner,
-                &[owner.clone()],
-                &domains,
-                &master,
-                opts.key,
+                owner: &owner,
+                mailboxes: std::slice::from_ref(&owner),
+                domains: &domains,
+                key: opts.key,
                 now,
-                rng,
-            )?;
+            };
+            let c = crate::profile::local_ceremony(&req, &master, rng)?;
             let profile = store.insert_profile(c.profile)?;
             smime = Some(OwnerSmime { profile, root: c.root, end_entity: c.end_entity, key: c.end_entity_key });
         }

@@ -97,17 +97,15 @@ async fn replies_encrypted_under_a_retired_profile_still_open() {
     let (bob_ra, old_cert) = learn_bob(&w).await;
     // A new profile replaces the old one; the old recipient certificate stays in the store.
     let owner = Address::parse(OWNER).unwrap();
-    let c = relay_engine::profile::local_ceremony(
-        w.account,
-        &owner,
-        &[owner.clone()],
-        &w.engine.config().domains,
-        w.engine.master_key(),
-        KeyAlgorithm::P256,
-        NOW,
-        &mut rng(3),
-    )
-    .unwrap();
+    let req = relay_engine::profile::CeremonyRequest {
+        account: w.account,
+        owner: &owner,
+        mailboxes: std::slice::from_ref(&owner),
+        domains: &w.engine.config().domains,
+        key: KeyAlgorithm::P256,
+        now: NOW,
+    };
+    let c = relay_engine::profile::local_ceremony(&req, w.engine.master_key(), &mut rng(3)).unwrap();
     w.engine.store().insert_profile(c.profile).unwrap();
     let statuses: Vec<_> = w.engine.store().profiles(w.account).await.unwrap().iter().map(|p| p.status).collect();
     assert_eq!(statuses, [ProfileStatus::Active, ProfileStatus::Retired]);

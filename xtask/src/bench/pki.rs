@@ -1,6 +1,6 @@
 //! The pki-core side of the benchmark, and the run itself: one hierarchy per key type, the
 //! relay's three hot operations measured against OpenSSL doing the same work, then the
-//! microbenchmarks.
+//! microbenchmarks and the implicit-rejection timing.
 
 use std::{
     hint::black_box,
@@ -18,7 +18,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use x509_cert::Certificate;
 
-use super::{Config, Table, measure_pair, message, micro, ossl::OsslSide};
+use super::{Config, Table, measure_pair, message, micro, ossl::OsslSide, rejection};
 use crate::Result;
 
 /// The user's real mailbox (their end-entity certificate) and a contact's reverse alias (a
@@ -41,7 +41,7 @@ impl Kind {
         }
     }
 
-    fn alg(self) -> KeyAlgorithm {
+    pub(crate) fn alg(self) -> KeyAlgorithm {
         match self {
             Kind::Rsa2048 => KeyAlgorithm::Rsa2048,
             Kind::P256 => KeyAlgorithm::P256,
@@ -85,6 +85,10 @@ pub(crate) fn run(cfg: Config) -> Result {
     }
     if cfg.micro {
         micro::run(&cfg, &sides, &mut rng)?;
+    }
+    if cfg.rejection {
+        let (rsa, _) = sides.iter().find(|(s, _)| s.kind == Kind::Rsa2048).ok_or("no RSA-2048 hierarchy")?;
+        rejection::run(&cfg, rsa, &mut rng)?;
     }
     Ok(())
 }

@@ -18,6 +18,14 @@ pub(super) struct Block {
     pub(super) reason: Option<RemovalReason>,
 }
 
+/// The key data of an `Autocrypt`-style header value (`…; keydata=BASE64`), decoded.
+pub(super) fn keydata(value: &[u8]) -> Option<Vec<u8>> {
+    let at = value.windows(8).position(|w| w.eq_ignore_ascii_case(b"keydata="))?;
+    let rest = value.get(at + 8..)?;
+    let end = rest.iter().position(|&b| b == b';').unwrap_or(rest.len());
+    Some(b64_decode(rest.get(..end)?))
+}
+
 /// The longest armor label looked at.
 const MAX_LABEL: usize = 64;
 

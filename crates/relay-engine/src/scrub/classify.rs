@@ -93,10 +93,10 @@ pub(super) fn verdict(media: &str, ct: Option<&ContentType>, filename: Option<&s
     if let Some(reason) = sniff_armor(prefix) {
         return Verdict::Remove(reason);
     }
-    if matches!(ext.as_str(), "asc" | "gpg" | "pgp" | "sig") {
-        if let Some(reason) = sniff_openpgp(prefix) {
-            return Verdict::Remove(reason);
-        }
+    if matches!(ext.as_str(), "asc" | "gpg" | "pgp" | "sig")
+        && let Some(reason) = sniff_openpgp(prefix)
+    {
+        return Verdict::Remove(reason);
     }
     Verdict::Keep
 }
@@ -179,8 +179,14 @@ mod unit {
         let v = |media, name: Option<&str>, body: &[u8]| verdict(media, None, name, body);
         assert_eq!(v("text/plain", Some("alice.asc"), key), Verdict::Remove(RemovalReason::PublicKey));
         assert_eq!(v("application/octet-stream", Some("msg.asc"), msg), Verdict::Keep);
-        assert_eq!(v("application/octet-stream", Some("Alice.CER"), b"0\x82"), Verdict::Remove(RemovalReason::Certificate));
-        assert_eq!(v("application/octet-stream", Some("k.gpg"), b"\x99\x01"), Verdict::Remove(RemovalReason::PublicKey));
+        assert_eq!(
+            v("application/octet-stream", Some("Alice.CER"), b"0\x82"),
+            Verdict::Remove(RemovalReason::Certificate)
+        );
+        assert_eq!(
+            v("application/octet-stream", Some("k.gpg"), b"\x99\x01"),
+            Verdict::Remove(RemovalReason::PublicKey)
+        );
         assert_eq!(v("application/octet-stream", Some("f.gpg"), b"\x85\x01"), Verdict::Keep);
         assert_eq!(v("application/pdf", Some("a.pdf"), b"%PDF-1.7"), Verdict::Keep);
         assert_eq!(v("application/pkcs7-signature", Some("smime.p7s"), b""), Verdict::Remove(RemovalReason::Signature));

@@ -78,7 +78,9 @@ pub(super) fn qp_decode(data: &[u8]) -> Vec<u8> {
             i += 1;
             continue;
         }
-        if let (Some(h), Some(l)) = (data.get(i + 1).and_then(|&c| hex_val(c)), data.get(i + 2).and_then(|&c| hex_val(c))) {
+        if let (Some(h), Some(l)) =
+            (data.get(i + 1).and_then(|&c| hex_val(c)), data.get(i + 2).and_then(|&c| hex_val(c)))
+        {
             out.push(h << 4 | l);
             i += 3;
             continue;
@@ -209,9 +211,38 @@ pub(super) fn b64_encode(data: &[u8], eol: &[u8]) -> Vec<u8> {
 /// can be found and replaced in the encoded bytes without decoding them).
 pub(super) fn ascii_safe(label: &str) -> bool {
     const UNSAFE: &[&str] = &[
-        "utf-16", "utf16", "utf-32", "utf32", "ucs-", "ucs2", "unicode", "utf-7", "utf7", "shift", "sjis", "x-sjis",
-        "ms-kanji", "ms_kanji", "windows-31j", "cp932", "ms932", "csshiftjis", "big5", "cn-big5", "x-x-big5",
-        "csbig5", "gbk", "x-gbk", "gb18030", "gb2312", "csgb", "cp936", "iso-2022", "iso2022", "csiso2022", "hz",
+        "utf-16",
+        "utf16",
+        "utf-32",
+        "utf32",
+        "ucs-",
+        "ucs2",
+        "unicode",
+        "utf-7",
+        "utf7",
+        "shift",
+        "sjis",
+        "x-sjis",
+        "ms-kanji",
+        "ms_kanji",
+        "windows-31j",
+        "cp932",
+        "ms932",
+        "csshiftjis",
+        "big5",
+        "cn-big5",
+        "x-x-big5",
+        "csbig5",
+        "gbk",
+        "x-gbk",
+        "gb18030",
+        "gb2312",
+        "csgb",
+        "cp936",
+        "iso-2022",
+        "iso2022",
+        "csiso2022",
+        "hz",
         "x-mac-japanese",
     ];
     let label = label.trim().to_ascii_lowercase().replace('_', "-");
@@ -314,8 +345,10 @@ mod unit {
 
     #[test]
     fn meta_charset() {
-        let html = b"<HTML><META http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\"><meta charset='gbk'>";
-        let want = b"<HTML><META http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"><meta charset='utf-8'>";
+        let html =
+            b"<HTML><META http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\"><meta charset='gbk'>";
+        let want =
+            b"<HTML><META http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"><meta charset='utf-8'>";
         assert_eq!(fix_meta_charset(html), want);
     }
 }

@@ -12,7 +12,7 @@ use mail_parser::{Address, HeaderValue, MessageParser, PartType};
 use pki_core::mime::ContentType;
 
 use super::classify::{BodyKind, body_kind};
-use super::codec::{Cte, ascii_safe, b64_decode, decode, decode_charset, find_bytes};
+use super::codec::{Cte, ascii_safe, decode, decode_charset, find_bytes};
 use super::matcher::{Matcher, Skips};
 use super::tree::{Entity, parse_entity, split_multipart, unfold};
 use super::words::decode_words;
@@ -27,13 +27,7 @@ const MAX_NESTED_FOR_MAIL_PARSER: usize = 64;
 /// Looks for `real` in `raw`. See [`super::leaks`].
 pub(super) fn leaks(raw: &[u8], real: &str) -> Vec<Leak> {
     let m = Matcher::new(&[real], "");
-    let mut d = Detector {
-        utf16: m.utf16(),
-        m,
-        found: Vec::new(),
-        budget: MAX_PARTS,
-        too_deep: false,
-    };
+    let mut d = Detector { utf16: m.utf16(), m, found: Vec::new(), budget: MAX_PARTS, too_deep: false };
     for hit in d.m.find(raw, Skips::ANY).into_iter().take(MAX_LEAKS / 4) {
         let form = if hit.escaped { LeakForm::Escaped } else { LeakForm::Plain };
         d.push("", LeakPlace::Raw { offset: hit.range.start }, form);
@@ -129,13 +123,17 @@ impl Detector {
                 let decoded = decode(body, cte);
                 self.text(&decoded, charset, skips, path, cte_form(cte).or(via));
             }
+            BodyKind::Opaque if super::rewrite::looks_textual(&media, buf, ent) => {
+                let decoded = decode(body, cte);
+                self.text(&decoded, None, Skips::ANY, path, cte_form(cte).or(via));
+            }
             BodyKind::Opaque => {
                 let decoded = decode(body, cte);
                 let via = cte_form(cte).or(via);
-                if via.is_some() && !self.m.find(&decoded, Skips::ANY).is_empty() {
+                if self.m.in_binary(&decoded) {
                     self.push(path, LeakPlace::Body, via.unwrap_or(LeakForm::Plain));
                 }
-                if !self.utf16.find(&decoded, Skips::ANY).is_empty() {
+                if self.utf16.in_binary(&decoded) {
                     self.push(path, LeakPlace::Body, LeakForm::Charset);
                 }
                 self.armor(&decoded, path);
@@ -161,14 +159,14 @@ impl Detector {
                 let text = String::from_utf8_lossy(&value);
                 let text = if lower == "content-type" { text.into_owned() } else { format!("x/{}", text.trim_start()) };
                 let params = ContentType::parse(&text).map(|c| c.params).unwrap_or_default();
-                let hidden = params.iter().any(|(_, v)| !self.m.find(&decode_words(v.as_bytes()), Skips::ANY).is_empty());
+                let hidden =
+                    params.iter().any(|(_, v)| !self.m.find(&decode_words(v.as_bytes()), Skips::ANY).is_empty());
                 if hidden && plain == 0 {
                     self.push(path, LeakPlace::Header(name.clone()), LeakForm::Parameter);
                 }
             }
-            if lower.starts_with("autocrypt") || lower == "openpgp" {
-                let key = find_bytes(&value, b"keydata=").map(|i| b64_decode(value.get(i + 8..).unwrap_or_default()));
-                if key.is_some_and(|k| !self.m.find(&k, Skips::ANY).is_empty()) {
+            if super::armor::keydata(&value).is_some_and(|k| self.m.in_binary(&k)) {
+                {
                     self.push(path, LeakPlace::Header(name), LeakForm::Base64);
                 }
             }
@@ -203,7 +201,7 @@ impl Detector {
     fn armor(&mut self, data: &[u8], path: &str) {
         for block in super::armor::blocks(data) {
             let payload = super::armor::payload(data.get(block.range).unwrap_or_default());
-            if !self.m.find(&payload, Skips::ANY).is_empty() {
+            if self.m.in_binary(&payload) {
                 self.push(path, LeakPlace::Body, LeakForm::Base64);
             }
         }
@@ -235,19 +233,25 @@ impl Detector {
                 mail_parser::Encoding::QuotedPrintable => LeakForm::QuotedPrintable,
                 mail_parser::Encoding::None => LeakForm::Charset,
             };
+            if let PartType::Binary(b) | PartType::InlineBinary(b) = &part.body
+                && (self.m.in_binary(b) || self.utf16.in_binary(b))
+            {
+                self.push(&p, LeakPlace::Body, form);
+            }
             let body: Option<Cow<'_, [u8]>> = match &part.body {
                 PartType::Text(t) | PartType::Html(t) => Some(Cow::Borrowed(t.as_bytes())),
-                PartType::Binary(b) | PartType::InlineBinary(b) => Some(Cow::Borrowed(b.as_ref())),
+                PartType::Binary(_) | PartType::InlineBinary(_) => None,
                 PartType::Message(m) => {
                     self.mail_parser(m, depth + 1);
                     None
                 }
                 PartType::Multipart(_) => None,
             };
-            if let Some(body) = body {
-                if !seen && !self.m.find(&body, Skips::ANY).is_empty() {
-                    self.push(&p, LeakPlace::Body, form);
-                }
+            if let Some(body) = body
+                && !seen
+                && !self.m.find(&body, Skips::ANY).is_empty()
+            {
+                self.push(&p, LeakPlace::Body, form);
             }
         }
     }

@@ -114,12 +114,23 @@ impl Matcher {
 
     /// All non-overlapping occurrences, leftmost first, the longest address winning.
     pub(super) fn find(&self, hay: &[u8], skips: Skips) -> Vec<Hit> {
+        self.find_with(hay, skips, true)
+    }
+
+    /// Whether an address occurs in binary content (DER, OpenPGP packets, …), where the
+    /// bytes around it say nothing about where an address ends: no boundary checks.
+    pub(super) fn in_binary(&self, hay: &[u8]) -> bool {
+        !self.find_with(hay, Skips::default(), false).is_empty()
+    }
+
+    fn find_with(&self, hay: &[u8], skips: Skips, bounded: bool) -> Vec<Hit> {
         let mut hits = Vec::new();
         let mut i = 0;
         while i < hay.len() {
-            let candidate = hay.get(i).is_some_and(|&b| self.first[usize::from(b)]) && !blocked_before(hay, i);
+            let candidate =
+                hay.get(i).is_some_and(|&b| self.first[usize::from(b)]) && !(bounded && blocked_before(hay, i));
             let best = if candidate {
-                self.needles.iter().filter_map(|n| match_at(hay, i, n, skips)).max_by_key(|h| h.range.end)
+                self.needles.iter().filter_map(|n| match_at(hay, i, n, skips, bounded)).max_by_key(|h| h.range.end)
             } else {
                 None
             };
@@ -229,8 +240,8 @@ impl Matcher {
     }
 }
 
-/// Whether the byte before `i` (percent escape decoded, quoted-printable soft line break
-/// skipped) would make a match part of a longer local part.
+/// Whether the byte before `i` (percent or quoted-printable escape decoded, quoted-printable
+/// soft line break skipped) would make a match part of a longer local part.
 fn blocked_before(hay: &[u8], mut i: usize) -> bool {
     // Seen through a quoted-printable soft line break (`=` CRLF), as in raw message bytes.
     if i >= 2 && hay.get(i - 2..i) == Some(b"=\n".as_slice()) {
@@ -241,17 +252,17 @@ fn blocked_before(hay: &[u8], mut i: usize) -> bool {
     let Some(mut prev) = i.checked_sub(1).and_then(|p| hay.get(p).copied()) else {
         return false;
     };
-    if i >= 3 && hay.get(i - 3) == Some(&b'%') {
-        if let (Some(h), Some(l)) = (hay.get(i - 2).and_then(|&c| hex_val(c)), hay.get(i - 1).and_then(|&c| hex_val(c)))
-        {
-            prev = h << 4 | l;
-        }
+    if i >= 3
+        && matches!(hay.get(i - 3), Some(b'%' | b'='))
+        && let (Some(h), Some(l)) = (hay.get(i - 2).and_then(|&c| hex_val(c)), hay.get(i - 1).and_then(|&c| hex_val(c)))
+    {
+        prev = h << 4 | l;
     }
     prev.is_ascii_alphanumeric() || matches!(prev, b'.' | b'_' | b'+' | b'-')
 }
 
 /// Matches `needle` at `i`.
-fn match_at(hay: &[u8], i: usize, needle: &[u8], skips: Skips) -> Option<Hit> {
+fn match_at(hay: &[u8], i: usize, needle: &[u8], skips: Skips, bounded: bool) -> Option<Hit> {
     let mut j = i;
     let mut hit = Hit { range: i..i, escaped: false, at: AtForm::Literal, tags: Vec::new() };
     for (k, &c) in needle.iter().enumerate() {
@@ -267,8 +278,16 @@ fn match_at(hay: &[u8], i: usize, needle: &[u8], skips: Skips) -> Option<Hit> {
         }
         j = next;
     }
-    let after = hay.get(j).copied().unwrap_or(b' ');
-    if after.is_ascii_alphanumeric() || after == b'-' || after == b'_' {
+    let rest = hay.get(j..).unwrap_or_default();
+    let soft = if rest.starts_with(b"=\n") {
+        2
+    } else if rest.starts_with(b"=\r\n") {
+        3
+    } else {
+        0
+    };
+    let after = hay.get(j + soft).copied().unwrap_or(b' ');
+    if bounded && (after.is_ascii_alphanumeric() || after == b'-' || after == b'_') {
         return None;
     }
     hit.range = i..j;
@@ -304,11 +323,7 @@ fn skip(hay: &[u8], mut j: usize, skips: Skips, hit: &mut Hit) -> usize {
 /// The length of a fold at the start of `rest`.
 fn fold_len(rest: &[u8], fold: Fold) -> usize {
     let line_break = |s: &[u8]| {
-        if s.starts_with(b"\r\n") {
-            2
-        } else {
-            usize::from(s.first() == Some(&b'\n'))
-        }
+        if s.starts_with(b"\r\n") { 2 } else { usize::from(s.first() == Some(&b'\n')) }
     };
     match fold {
         Fold::None => 0,
@@ -415,9 +430,17 @@ mod unit {
             ("malice@real.example", "malice@real.example", Skips::default()),
             ("alice@real.examples", "alice@real.examples", Skips::default()),
             ("x=alice@real.example.", "x=r1@relay.example.", Skips::default()),
-            ("ORGANIZER:mailto:alice@real.ex\r\n ample", "ORGANIZER:mailto:r1@relay.example", Skips { html: false, fold: Fold::Ical }),
+            (
+                "ORGANIZER:mailto:alice@real.ex\r\n ample",
+                "ORGANIZER:mailto:r1@relay.example",
+                Skips { html: false, fold: Fold::Ical },
+            ),
             ("=?utf-8?q?alice=40real.example?=", "=?utf-8?q?r1=40relay=2Eexample?=", Skips::default()),
-            ("Re: =?utf-8?B?w6kgYWxpY2VAcmVhbC5leGFtcGxl?= x", "Re: =?utf-8?q?=C3=A9_r1=40relay=2Eexample?= x", Skips::default()),
+            (
+                "Re: =?utf-8?B?w6kgYWxpY2VAcmVhbC5leGFtcGxl?= x",
+                "Re: =?utf-8?q?=C3=A9_r1=40relay=2Eexample?= x",
+                Skips::default(),
+            ),
         ];
         for (input, want, skips) in cases {
             assert_eq!(scrub(input, skips), want, "{input}");

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use pki_core::mime::ContentType;
 
-use super::armor::strip;
+use super::armor::{blocks, keydata, payload, strip};
 use super::classify::{BodyKind, Verdict, body_kind, filename, verdict};
 use super::codec::{Cte, ascii_safe, decode, decode_charset, encode, fix_meta_charset};
 use super::matcher::{Fold, Matcher, Skips};
@@ -12,7 +12,8 @@ use super::tree::{Entity, Multipart, parse_entity, split_multipart, unfold};
 use super::words::{content_type_field, fold, fold_ical};
 use super::{MAX_DEPTH, MAX_PARTS, RemovalReason, RemovedPart, ScrubError};
 
-/// Header fields dropped everywhere: they carry an OpenPGP key or its id.
+/// Header fields dropped everywhere: they carry an OpenPGP key or its id. (Any other field
+/// whose `keydata=` holds the address is dropped too.)
 const DROPPED_FIELDS: &[&str] = &["autocrypt", "autocrypt-gossip", "autocrypt-draft-state", "openpgp"];
 
 /// How much of a body is decoded to recognise keys and certificates.
@@ -144,11 +145,16 @@ impl<'m> Ctx<'m> {
             BodyKind::Multipart => self.multipart(buf, ent, ct.as_ref(), headers, depth, path),
             BodyKind::Message => self.nested(buf, ent, headers, depth, path),
             BodyKind::Text(skips) => Ok(self.text(buf, ent, ct.as_ref(), headers, skips, path)),
-            BodyKind::Opaque if looks_textual(&media, buf, ent) => Ok(self.text(buf, ent, None, headers, Skips::ANY, path)),
+            BodyKind::Opaque if looks_textual(&media, buf, ent) => {
+                Ok(self.text(buf, ent, None, headers, Skips::ANY, path))
+            }
             BodyKind::Opaque => {
                 let cte = Cte::parse(&ent.transfer_encoding(buf));
                 let decoded = decode(buf.get(ent.body.clone()).unwrap_or_default(), cte);
-                if !self.matcher.find(&decoded, Skips::ANY).is_empty() || !self.utf16.find(&decoded, Skips::ANY).is_empty() {
+                let armored = blocks(&decoded)
+                    .into_iter()
+                    .any(|b| self.matcher.in_binary(&payload(decoded.get(b.range).unwrap_or_default())));
+                if armored || self.matcher.in_binary(&decoded) || self.utf16.in_binary(&decoded) {
                     return Err(ScrubError::AddressInBinary { part: path.to_owned(), content_type: media });
                 }
                 Ok(self.assemble(buf, ent, &headers, None))
@@ -165,20 +171,20 @@ impl<'m> Ctx<'m> {
         let mut fields = Vec::with_capacity(ent.fields.len());
         for f in &ent.fields {
             let name = f.name(buf);
-            if DROPPED_FIELDS.iter().any(|d| f.key(buf) == d.as_bytes()) {
+            let value = unfold(buf.get(f.value.clone()).unwrap_or_default());
+            let key_data = keydata(&value).is_some_and(|k| self.matcher.in_binary(&k));
+            if key_data || DROPPED_FIELDS.iter().any(|d| f.key(buf) == d.as_bytes()) {
                 self.removed_headers.push(String::from_utf8_lossy(name).into_owned());
                 fields.push(FieldOut::Drop);
                 continue;
             }
-            let value = unfold(buf.get(f.value.clone()).unwrap_or_default());
-            match self.matcher.scrub(&value, Skips::ANY, true) {
+            // The whole field, name included (a mangled line can hold the address before
+            // its first colon).
+            let whole = unfold(buf.get(f.range.start..f.value.end).unwrap_or_default());
+            match self.matcher.scrub(&whole, Skips::ANY, true) {
                 Some((new, n)) => {
                     self.replacements += n;
-                    let mut out = buf.get(f.range.start..f.name.end).unwrap_or_default().to_vec();
-                    if !name.is_empty() {
-                        out.push(b':');
-                    }
-                    out.extend_from_slice(&fold(name.len() + 1, &new, self.eol));
+                    let mut out = fold(0, &new, self.eol);
                     out.extend_from_slice(self.eol);
                     fields.push(FieldOut::Replace(out));
                 }
@@ -345,7 +351,14 @@ impl<'m> Ctx<'m> {
     }
 
     /// Scrubs a nested message (decoding and re-encoding its transfer encoding if any).
-    fn nested(&mut self, buf: &[u8], ent: &Entity, headers: Headers, depth: usize, path: &str) -> Result<Out, ScrubError> {
+    fn nested(
+        &mut self,
+        buf: &[u8],
+        ent: &Entity,
+        headers: Headers,
+        depth: usize,
+        path: &str,
+    ) -> Result<Out, ScrubError> {
         let cte = Cte::parse(&ent.transfer_encoding(buf));
         let raw = buf.get(ent.body.clone()).unwrap_or_default();
         let inner = decode(raw, cte);
@@ -439,7 +452,7 @@ impl<'m> Ctx<'m> {
 
     /// Removes armored keys, certificates and signatures from a text body, recording them.
     fn strip_armor(&mut self, text: &[u8], ct: Option<&ContentType>, path: &str) -> Option<Vec<u8>> {
-        let (stripped, reasons) = strip(text, |payload| !self.matcher.find(payload, Skips::ANY).is_empty())?;
+        let (stripped, reasons) = strip(text, |payload| self.matcher.in_binary(payload))?;
         let media = ct.map_or("text/plain", |c| c.media_type.as_str());
         for reason in reasons {
             self.removed(path, reason, media.to_owned(), None);
@@ -449,7 +462,14 @@ impl<'m> Ctx<'m> {
 
     /// Sets `charset=utf-8` in the `Content-Type` field (adding the field if there is none),
     /// and the transfer encoding if it changed.
-    fn set_utf8(&mut self, buf: &[u8], ent: &Entity, ct: Option<&ContentType>, headers: &mut Headers, cte: Option<Cte>) {
+    fn set_utf8(
+        &mut self,
+        buf: &[u8],
+        ent: &Entity,
+        ct: Option<&ContentType>,
+        headers: &mut Headers,
+        cte: Option<Cte>,
+    ) {
         let mut new_ct = ct.cloned().unwrap_or_else(|| ContentType { media_type: "text/plain".into(), params: vec![] });
         new_ct.params.retain(|(n, _)| n != "charset");
         for (_, v) in &mut new_ct.params {

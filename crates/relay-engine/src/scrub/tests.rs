@@ -154,7 +154,10 @@ fn apple_mail_encoded_words() {
         let reply_to = msg.reply_to().and_then(|a| a.first()).unwrap();
         assert_eq!(reply_to.name(), Some(format!("Alice Müller <{ALIAS}>").as_str()));
         let org = msg.header("Organization").and_then(|h| h.as_text()).unwrap();
-        assert_eq!(String::from_utf8_lossy(&super::words::decode_words(org.as_bytes())), format!("Müller GmbH <{ALIAS}>"));
+        assert_eq!(
+            String::from_utf8_lossy(&super::words::decode_words(org.as_bytes())),
+            format!("Müller GmbH <{ALIAS}>")
+        );
         let long: Vec<_> = header_block(&out.message).lines().filter(|l| l.len() > 78).map(str::to_owned).collect();
         assert!(long.is_empty(), "{long:?}");
         assert!(part(&out.message, "text/plain").contains(&format!("It says “for {ALIAS}”.")));
@@ -198,7 +201,10 @@ fn attachments_keys_removed_pdf_untouched_vcard_scrubbed() {
         assert!(out.message.windows(bytes.len()).any(|w| w == bytes));
         assert_eq!(part(&out.message, "application/pdf"), part(&raw, "application/pdf"));
         let vcard = part(&out.message, "text/vcard");
-        assert!(vcard.contains(&format!("EMAIL;TYPE=INTERNET,pref:{ALIAS}\n")) || vcard.contains(&format!("pref:{ALIAS}\r\n")));
+        assert!(
+            vcard.contains(&format!("EMAIL;TYPE=INTERNET,pref:{ALIAS}\n"))
+                || vcard.contains(&format!("pref:{ALIAS}\r\n"))
+        );
         assert!(vcard.contains(&format!("friends and family only: {ALIAS}")), "{vcard}");
         let kinds: Vec<String> = parts(&out.message).into_iter().map(|(ct, _)| ct).collect();
         assert_eq!(kinds, ["text/plain", "application/pdf", "text/vcard"]);
@@ -321,9 +327,17 @@ fn errors_fail_closed() {
     assert_eq!(scrub_message(only_key, &SCRUB), Err(ScrubError::NothingLeft));
     let opaque = b"Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\n\nMIIB\n";
     assert_eq!(scrub_message(opaque, &SCRUB), Err(ScrubError::OpaqueSigned { part: String::new() }));
-    let boundary = b"Content-Type: multipart/mixed; boundary=\"alice@real.example/x\"\n\n--alice@real.example/x\n\nhi\n";
+    let boundary =
+        b"Content-Type: multipart/mixed; boundary=\"alice@real.example/x\"\n\n--alice@real.example/x\n\nhi\n";
     assert!(matches!(scrub_message(boundary, &SCRUB), Err(ScrubError::BoundaryContainsAddress { .. })));
     assert_eq!(scrub_message(b"", &Scrub { real: &[], alias: ALIAS }), Err(ScrubError::NoRealAddress));
+    let pdf = b"Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0gYWxpY2VAcmVhbC5leGFtcGxl\n";
+    assert!(matches!(scrub_message(pdf, &SCRUB), Err(ScrubError::AddressInBinary { .. })));
+    let two = b"Content-Type: text/plain\nContent-Type: text/html\n\nhi\n";
+    assert!(matches!(scrub_message(two, &SCRUB), Err(ScrubError::AmbiguousHeader { field: "content-type", .. })));
+    // mail-parser reads an unknown type as binary, where the leak check has no word boundaries.
+    let residual = b"Content-Type: application/x-notes\n\nid=alice@real.example0\n";
+    assert!(matches!(scrub_message(residual, &SCRUB), Err(ScrubError::Residual { .. })));
     for bad in ["", "alice", "a b@c", "@x", "x@"] {
         let err = scrub_message(b"", &Scrub { real: &[bad], alias: ALIAS });
         assert_eq!(err, Err(ScrubError::InvalidAddress { which: "real", index: 0 }), "{bad:?}");

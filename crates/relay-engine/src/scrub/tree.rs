@@ -61,11 +61,7 @@ fn line_end(buf: &[u8], pos: usize, end: usize) -> usize {
 
 /// The length of the line break at the end of `line` (0, 1 or 2).
 fn eol_len(line: &[u8]) -> usize {
-    if line.ends_with(b"\r\n") {
-        2
-    } else {
-        usize::from(line.ends_with(b"\n"))
-    }
+    if line.ends_with(b"\r\n") { 2 } else { usize::from(line.ends_with(b"\n")) }
 }
 
 /// Where the name starts, where the colon is and how long the name is, if `line` starts a
@@ -106,7 +102,11 @@ pub(super) fn parse_entity(buf: &[u8], range: Range<usize>) -> Entity {
             last.range.end = next;
             last.value.end = pos + content_len;
         } else if let Some((lead, colon, len)) = field_colon(&line[..content_len]) {
-            fields.push(Field { range: pos..next, name: pos + lead..pos + lead + len, value: pos + colon + 1..pos + content_len });
+            fields.push(Field {
+                range: pos..next,
+                name: pos + lead..pos + lead + len,
+                value: pos + colon + 1..pos + content_len,
+            });
         } else {
             // A line that is not a field (mail-parser skips it and reads on): kept as a
             // nameless field, so the fields after it still count.
@@ -118,7 +118,7 @@ pub(super) fn parse_entity(buf: &[u8], range: Range<usize>) -> Entity {
 
 /// Removes the line breaks of a folded header value (the whitespace after them stays).
 pub(super) fn unfold(value: &[u8]) -> Cow<'_, [u8]> {
-    if !value.iter().any(|&b| b == b'\n') {
+    if !value.contains(&b'\n') {
         return Cow::Borrowed(value);
     }
     let mut out = Vec::with_capacity(value.len());
@@ -177,9 +177,11 @@ impl Entity {
     /// twice with different values.
     pub(super) fn ambiguous(&self, buf: &[u8]) -> Option<&'static str> {
         ["content-type", "content-transfer-encoding"].into_iter().find(|name| {
-            let mut values = self.fields.iter().filter(|f| f.is(buf, name)).map(|f| {
-                f.text(buf).split_whitespace().collect::<String>().to_ascii_lowercase()
-            });
+            let mut values = self
+                .fields
+                .iter()
+                .filter(|f| f.is(buf, name))
+                .map(|f| f.text(buf).split_whitespace().collect::<String>().to_ascii_lowercase());
             let first = values.next();
             values.any(|v| Some(v) != first)
         })

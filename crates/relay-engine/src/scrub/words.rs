@@ -162,9 +162,8 @@ pub(super) fn fold(col: usize, value: &[u8], eol: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + value.len() / 60 * 3);
     let mut col = col;
     let mut piece_start = 0;
-    let breaks = value.windows(2).enumerate().filter(|(_, w)| {
-        (w[0] == b' ' || w[0] == b'\t') && !w[1].is_ascii_whitespace()
-    });
+    let breaks =
+        value.windows(2).enumerate().filter(|(_, w)| (w[0] == b' ' || w[0] == b'\t') && !w[1].is_ascii_whitespace());
     for b in breaks.map(|(i, _)| i).chain([value.len()]) {
         let piece = value.get(piece_start..b).unwrap_or_default();
         let starts_ws = piece.first().is_some_and(|&c| c == b' ' || c == b'\t');
@@ -184,7 +183,13 @@ pub(super) fn fold(col: usize, value: &[u8], eol: &[u8]) -> Vec<u8> {
 pub(super) fn fold_ical(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + text.len() / 64 * 3);
     for line in text.split_inclusive(|&b| b == b'\n') {
-        let eol: &[u8] = if line.ends_with(b"\r\n") { b"\r\n" } else if line.ends_with(b"\n") { b"\n" } else { b"" };
+        let eol: &[u8] = if line.ends_with(b"\r\n") {
+            b"\r\n"
+        } else if line.ends_with(b"\n") {
+            b"\n"
+        } else {
+            b""
+        };
         let content = line.get(..line.len() - eol.len()).unwrap_or_default();
         let mut rest = content;
         let mut limit = 75;
