@@ -237,10 +237,15 @@ async fn reply_world() -> World {
     // Bob's recipient certificate as the corpus's encrypted reply used it (a throwaway
     // self-signed one from fixtures/eml/keys), sealed like any other.
     let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/eml/keys");
-    let cert = x509_cert::Certificate::load_pem_chain(&std::fs::read(keys.join("bob-ra.pem")).unwrap()).unwrap().remove(0);
+    let cert =
+        x509_cert::Certificate::load_pem_chain(&std::fs::read(keys.join("bob-ra.pem")).unwrap()).unwrap().remove(0);
     let key = pki_core::PrivateKey::from_pkcs8_pem(&std::fs::read_to_string(keys.join("bob-ra.key")).unwrap()).unwrap();
     let bob = w.engine.store().contact_by_reverse_alias(BOB_RA).await.unwrap().unwrap();
-    let sealed_key = w.engine.master_key().seal(&key.to_pkcs8_der().unwrap(), Purpose::Recipient, &mut ChaCha20Rng::from_seed([6; 32])).unwrap();
+    let sealed_key = w
+        .engine
+        .master_key()
+        .seal(&key.to_pkcs8_der().unwrap(), Purpose::Recipient, &mut ChaCha20Rng::from_seed([6; 32]))
+        .unwrap();
     let record = RecipientCert {
         contact: bob.id,
         profile: w.smime.as_ref().unwrap().profile,

@@ -109,7 +109,8 @@ async fn replies_encrypted_under_a_retired_profile_still_open() {
     w.engine.store().insert_profile(c.profile).unwrap();
     let statuses: Vec<_> = w.engine.store().profiles(w.account).await.unwrap().iter().map(|p| p.status).collect();
     assert_eq!(statuses, [ProfileStatus::Active, ProfileStatus::Retired]);
-    let sealed = smime::encrypt_message(&owner_reply(&bob_ra), &[old_cert], ContentCipher::default(), &mut rng(4)).unwrap();
+    let sealed =
+        smime::encrypt_message(&owner_reply(&bob_ra), &[old_cert], ContentCipher::default(), &mut rng(4)).unwrap();
     assert!(matches!(w.engine.reply(&sealed, &env(OWNER, &bob_ra), NOW, &mut rng(5)).await, Outcome::Deliver(_)));
 }
 
@@ -121,16 +122,34 @@ async fn only_the_owner_may_reply() {
     // A stranger at the envelope.
     let o = w.engine.reply(&owner_reply(&bob_ra), &env("mallory@evil.example", &bob_ra), NOW, &mut rng(8)).await;
     assert_eq!(o, Outcome::Reject(Reply::NOT_AUTHORIZED));
-    assert!(w.engine.store().events().unwrap().iter().any(|e| matches!(e, Event::UnauthorizedReply { sender, .. } if sender == "mallory@evil.example")));
+    assert!(
+        w.engine
+            .store()
+            .events()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, Event::UnauthorizedReply { sender, .. } if sender == "mallory@evil.example"))
+    );
     // The right envelope with someone else's From.
     let forged = String::from_utf8(owner_reply(&bob_ra)).unwrap().replace(&format!("<{OWNER}>"), "<boss@real.example>");
     let o = w.engine.reply(forged.as_bytes(), &env(OWNER, &bob_ra), NOW, &mut rng(9)).await;
     assert_eq!(o, Outcome::Reject(Reply::NOT_AUTHORIZED));
     // The null sender (a bounce) is not the owner either.
     let bounce = Envelope { mail_from: None, rcpt: Address::parse(&bob_ra).unwrap() };
-    assert_eq!(w.engine.reply(&owner_reply(&bob_ra), &bounce, NOW, &mut rng(9)).await, Outcome::Reject(Reply::NOT_AUTHORIZED));
+    assert_eq!(
+        w.engine.reply(&owner_reply(&bob_ra), &bounce, NOW, &mut rng(9)).await,
+        Outcome::Reject(Reply::NOT_AUTHORIZED)
+    );
     // An unknown reverse alias.
-    let o = w.engine.reply(&owner_reply("nobody.abcdefghjkmnp@pportal.io"), &env(OWNER, "nobody.abcdefghjkmnp@pportal.io"), NOW, &mut rng(9)).await;
+    let o = w
+        .engine
+        .reply(
+            &owner_reply("nobody.abcdefghjkmnp@pportal.io"),
+            &env(OWNER, "nobody.abcdefghjkmnp@pportal.io"),
+            NOW,
+            &mut rng(9),
+        )
+        .await;
     assert_eq!(o, Outcome::Reject(Reply::NO_SUCH_USER));
 }
 
