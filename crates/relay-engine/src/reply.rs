@@ -88,7 +88,11 @@ impl<S: Store> Engine<S> {
             Decrypted::Opened(m) => m,
             Decrypted::NoKey => return reject(Reply::CANNOT_DECRYPT),
         };
-        let proof = if self.signed_by_owner(&plain, alias.account, &verified, now).await? {
+        let (plain, opaque_signed_by_owner) = match self.unwrap_opaque(&plain, alias.account, &verified, now).await? {
+            Some((m, by_owner)) => (m, by_owner),
+            None => (plain, false),
+        };
+        let proof = if opaque_signed_by_owner || self.signed_by_owner(&plain, alias.account, &verified, now).await? {
             Proof::Signature
         } else {
             Proof::VerifiedMailbox
@@ -163,6 +167,39 @@ impl<S: Store> Engine<S> {
             }
         }
         Ok(false)
+    }
+
+    /// Unwraps an opaque `application/pkcs7-mime; smime-type=signed-data` reply (the content
+    /// sits inside the CMS, where scrubbing cannot reach it), telling whether the owner signed
+    /// it. `None` if the reply is not opaque-signed or no profile root reads it.
+    async fn unwrap_opaque(
+        &self,
+        msg: &[u8],
+        account: crate::model::AccountId,
+        verified: &[Mailbox],
+        now: UnixTime,
+    ) -> Result<Option<(Vec<u8>, bool)>, EngineError> {
+        let Ok(split) = pki_core::mime::split_message(msg) else { return Ok(None) };
+        let entity = split.entity();
+        if !matches!(pki_core::mime::classify(&entity), Kind::Pkcs7Mime(_)) {
+            return Ok(None);
+        }
+        let Ok(p7) = pki_core::mime::parse_pkcs7_mime(&entity) else { return Ok(None) };
+        if !pki_core::cms::content_type(&p7.der).is_ok_and(|t| t.to_string() == "1.2.840.113549.1.7.2") {
+            return Ok(None);
+        }
+        for profile in self.store.profiles(account).await? {
+            let parse = |d: Option<&[u8]>| d.and_then(|d| <Certificate as der::Decode>::from_der(d).ok());
+            let Some(root) = parse(profile.root.as_deref()) else { continue };
+            let intermediates: Vec<Certificate> = parse(profile.intermediate.as_deref()).into_iter().collect();
+            let Ok(report) = pki_core::cms::signed::verify_with(&p7.der, None, &root, &intermediates, now) else {
+                continue;
+            };
+            let by_owner = report.is_valid()
+                && report.signers.iter().filter_map(|s| s.cert.as_ref()).any(|c| cert_names_any(c, verified));
+            return Ok(Some((pki_core::mime::join_message(&split.outer_headers, &report.content), by_owner)));
+        }
+        Ok(None)
     }
 
     /// The outgoing header block: From = alias, To/Cc mapped from reverse aliases to the

@@ -169,3 +169,24 @@ async fn a_new_thread_starts_from_a_contact_the_owner_creates() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_opaque_signed_reply_is_unwrapped() {
+    let w = World::new(WorldOptions { key: KeyAlgorithm::P256, ..Default::default() }, NOW, &mut rng(20)).unwrap();
+    let (bob_ra, _) = learn_bob(&w).await;
+    let s = w.smime.as_ref().unwrap();
+    let msg = owner_reply(&bob_ra);
+    let split = pki_core::mime::split_message(&msg).unwrap();
+    let signer = Signer { cert: &s.end_entity, key: &s.key, chain: &[] };
+    let opts = pki_core::cms::SignOptions { signing_time: NOW, detached: false };
+    let der = pki_core::cms::sign(&pki_core::mime::canonicalize(&split.entity()), signer, opts, &mut rng(21)).unwrap();
+    let opaque = pki_core::mime::join_message(
+        &split.outer_headers,
+        &pki_core::mime::build_pkcs7_mime(&der, pki_core::mime::SmimeType::SignedData),
+    );
+    let (outcome, proof) = w.engine.reply_with_proof(&opaque, &env(OWNER, &bob_ra), NOW, &mut rng(22)).await;
+    let Outcome::Deliver(d) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(proof, Some(Proof::Signature));
+    let text = String::from_utf8(d.data).unwrap();
+    assert!(!text.contains("pkcs7") && text.contains(&format!("write to {ALIAS} any time")), "{text}");
+}
