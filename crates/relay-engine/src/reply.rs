@@ -101,6 +101,13 @@ impl<S: Store> Engine<S> {
         let real_refs: Vec<&str> = real.iter().map(String::as_str).collect();
         let scrubbed = match scrub::scrub_message(&plain, &Scrub { real: &real_refs, alias: alias.address.as_str() }) {
             Ok(s) => s.message,
+            // The address sits where it cannot be removed (a binary attachment, a boundary):
+            // refuse, and say why.
+            Err(
+                scrub::ScrubError::AddressInBinary { .. }
+                | scrub::ScrubError::Residual { .. }
+                | scrub::ScrubError::BoundaryContainsAddress { .. },
+            ) => return reject(Reply::WOULD_LEAK),
             Err(_) => return reject(Reply::BAD_REPLY_MIME),
         };
         let Some(clean) = MessageParser::default().parse(&scrubbed[..]) else { return reject(Reply::BAD_REPLY_MIME) };

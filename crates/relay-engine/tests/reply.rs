@@ -190,3 +190,20 @@ async fn an_opaque_signed_reply_is_unwrapped() {
     let text = String::from_utf8(d.data).unwrap();
     assert!(!text.contains("pkcs7") && text.contains(&format!("write to {ALIAS} any time")), "{text}");
 }
+
+#[tokio::test]
+async fn an_address_inside_a_binary_attachment_stops_the_reply() {
+    let w = World::new(WorldOptions { profile: false, ..Default::default() }, NOW, &mut rng(23)).unwrap();
+    w.engine.forward(FROM_BOB, &env("bob@example.org", ALIAS), NOW, &mut rng(24)).await;
+    let bob_ra = w.engine.store().contacts().unwrap()[0].reverse_alias.as_str().to_owned();
+    let pdf = <base64ct::Base64 as base64ct::Encoding>::encode_string(
+        b"%PDF-1.4\n1 0 obj << /Author (alice@real.example) >> endobj\n%%EOF\n",
+    );
+    let msg = format!(
+        "From: <{OWNER}>\r\nTo: <{bob_ra}>\r\nSubject: invoice\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\nContent-Type: application/pdf; name=i.pdf\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n--b--\r\n"
+    );
+    let o = w.engine.reply(msg.as_bytes(), &env(OWNER, &bob_ra), NOW, &mut rng(25)).await;
+    assert_eq!(o, Outcome::Reject(Reply::WOULD_LEAK));
+}
