@@ -1,0 +1,342 @@
+//! SMTP replies: the [`Reply`] type and the one table of every reply the server gives.
+//!
+//! A reply is a three-digit code (RFC 5321 §4.2), an optional enhanced status code (RFC 3463,
+//! advertised as `ENHANCEDSTATUSCODES`, RFC 2034) and text. RFC 2034 §4 leaves the enhanced code
+//! out of the greeting, the answers to `EHLO`/`HELO`, and `354` (its class would be `3`, which
+//! RFC 3463 does not have); every other reply carries one whose class matches the code's first
+//! digit.
+//!
+//! ```text
+//! Reply-line     = *( Reply-code "-" [ textstring ] CRLF )
+//!                  Reply-code [ SP textstring ] CRLF        ; RFC 5321 §4.2
+//! status-code    = class "." subject "." detail             ; RFC 3463 §2
+//! ```
+//!
+//! Replies from the [`Handler`](super::Handler) (and from the engine, through
+//! `From<relay_engine::Reply>`) go through the same writer, which makes multi-line replies from
+//! `\n` in the text and replaces every other control character with a space, so no text can
+//! inject a line into the session.
+
+use std::borrow::Cow;
+
+use core::fmt;
+
+/// An SMTP reply: code, enhanced status code and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The three-digit reply code (RFC 5321 §4.2.2).
+    pub code: u16,
+    /// The enhanced status code (RFC 3463), e.g. `(5, 1, 1)`; `None` where RFC 2034 leaves it out.
+    pub enhanced: Option<(u8, u16, u16)>,
+    /// Human-readable text. A `\n` starts a new line of a multi-line reply.
+    pub text: Cow<'static, str>,
+}
+
+/// Longest text written on one reply line, in octets (RFC 5321 §4.5.3.1.5 allows 512 octets for
+/// a whole reply line, code and CRLF included).
+const MAX_TEXT_LINE: usize = 480;
+
+impl Reply {
+    const fn fixed(code: u16, enhanced: (u8, u16, u16), text: &'static str) -> Self {
+        Reply { code, enhanced: Some(enhanced), text: Cow::Borrowed(text) }
+    }
+
+    /// A reply with its code, enhanced code and text.
+    #[must_use]
+    pub fn new(code: u16, enhanced: Option<(u8, u16, u16)>, text: impl Into<Cow<'static, str>>) -> Self {
+        Reply { code, enhanced, text: text.into() }
+    }
+
+    // ---- 2xx -----------------------------------------------------------------------------
+
+    /// 221 2.0.0: answer to `QUIT`; the server closes the connection.
+    pub const BYE: Reply = Reply::fixed(221, (2, 0, 0), "bye");
+    /// 250 2.0.0: `NOOP`, `RSET`.
+    pub const OK: Reply = Reply::fixed(250, (2, 0, 0), "ok");
+    /// 250 2.1.0: `MAIL FROM` accepted.
+    pub const SENDER_OK: Reply = Reply::fixed(250, (2, 1, 0), "sender ok");
+    /// 250 2.1.5: `RCPT TO` accepted.
+    pub const RECIPIENT_OK: Reply = Reply::fixed(250, (2, 1, 5), "recipient ok");
+    /// 250 2.0.0: the message was delivered to the next hop (delivery is synchronous).
+    pub const DELIVERED: Reply = Reply::fixed(250, (2, 0, 0), "message accepted and delivered");
+    /// 252 2.5.0: answer to every `VRFY`, which discloses nothing about the address.
+    pub const CANNOT_VRFY: Reply =
+        Reply::fixed(252, (2, 5, 0), "cannot verify addresses; send the message and delivery will be attempted");
+
+    // ---- 3xx -----------------------------------------------------------------------------
+
+    /// 354: go ahead with the message (no enhanced code: RFC 3463 has no class 3).
+    pub const START_DATA: Reply =
+        Reply { code: 354, enhanced: None, text: Cow::Borrowed("end data with <CR><LF>.<CR><LF>") };
+
+    // ---- 4xx -----------------------------------------------------------------------------
+
+    /// 421 4.4.2: no command (or no message data) within the timeout; the server closes.
+    pub const TIMEOUT: Reply = Reply::fixed(421, (4, 4, 2), "timeout exceeded, closing connection");
+    /// 421 4.7.0: the server has as many connections as it takes; the server closes.
+    pub const TOO_MANY_CONNECTIONS: Reply =
+        Reply::fixed(421, (4, 7, 0), "too many connections, try again later");
+    /// 421 4.7.0: the client's address has as many connections as it may; the server closes.
+    pub const TOO_MANY_CONNECTIONS_FROM_IP: Reply =
+        Reply::fixed(421, (4, 7, 0), "too many connections from your address, try again later");
+    /// 421 4.7.0: the client made too many errors; the server closes.
+    pub const TOO_MANY_ERRORS: Reply = Reply::fixed(421, (4, 7, 0), "too many errors, closing connection");
+    /// 421 4.3.2: the server is shutting down; the client retries later.
+    pub const SHUTTING_DOWN: Reply = Reply::fixed(421, (4, 3, 2), "service shutting down, try again later");
+    /// 451 4.3.0: a temporary failure on our side; the client retries.
+    pub const TEMPORARY: Reply = Reply::fixed(451, (4, 3, 0), "temporary failure, please try again later");
+    /// 452 4.5.3: more recipients than the server takes in one transaction.
+    pub const TOO_MANY_RECIPIENTS: Reply = Reply::fixed(452, (4, 5, 3), "too many recipients");
+    /// 452 4.5.3: the recipient needs another delivery than the transaction's first recipient;
+    /// the client sends it in a new transaction (RFC 5321 §4.5.3.1.10).
+    pub const ONE_DESTINATION: Reply =
+        Reply::fixed(452, (4, 5, 3), "one destination per transaction; send this recipient in a new transaction");
+
+    // ---- 5xx: protocol -------------------------------------------------------------------
+
+    /// 500 5.5.2: not a command the server knows.
+    pub const UNRECOGNIZED: Reply = Reply::fixed(500, (5, 5, 2), "command not recognized");
+    /// 500 5.5.2: the command line is malformed (not UTF-8, a bare CR, no argument separator).
+    pub const SYNTAX: Reply = Reply::fixed(500, (5, 5, 2), "syntax error");
+    /// 500 5.5.2: the command line is longer than the line limit.
+    pub const LINE_TOO_LONG: Reply = Reply::fixed(500, (5, 5, 2), "line too long");
+    /// 501 5.5.4: bad arguments.
+    pub const BAD_ARGUMENTS: Reply = Reply::fixed(501, (5, 5, 4), "syntax error in parameters or arguments");
+    /// 501 5.5.4: `EHLO`/`HELO` without a domain.
+    pub const HELO_NEEDS_DOMAIN: Reply = Reply::fixed(501, (5, 5, 4), "EHLO and HELO need a domain or address literal");
+    /// 501 5.1.7: the `MAIL FROM` path does not parse.
+    pub const BAD_SENDER_SYNTAX: Reply = Reply::fixed(501, (5, 1, 7), "bad sender address syntax");
+    /// 501 5.1.3: the `RCPT TO` path does not parse (or is `<>`).
+    pub const BAD_RECIPIENT_SYNTAX: Reply = Reply::fixed(501, (5, 1, 3), "bad recipient address syntax");
+    /// 502 5.5.1: a known command the server does not implement (`EXPN`, `HELP`, `AUTH`, …).
+    pub const NOT_IMPLEMENTED: Reply = Reply::fixed(502, (5, 5, 1), "command not implemented");
+    /// 502 5.5.1: `STARTTLS` while no TLS acceptor is configured (it is not advertised then).
+    pub const TLS_NOT_AVAILABLE: Reply = Reply::fixed(502, (5, 5, 1), "STARTTLS not available");
+    /// 503 5.5.1: `MAIL` before `EHLO`/`HELO`.
+    pub const HELO_FIRST: Reply = Reply::fixed(503, (5, 5, 1), "send EHLO or HELO first");
+    /// 503 5.5.1: `MAIL` inside a transaction.
+    pub const NESTED_MAIL: Reply = Reply::fixed(503, (5, 5, 1), "nested MAIL command");
+    /// 503 5.5.1: `RCPT` or `DATA` before `MAIL`.
+    pub const MAIL_FIRST: Reply = Reply::fixed(503, (5, 5, 1), "send MAIL first");
+    /// 554 5.5.1: `DATA` while no recipient was accepted.
+    pub const NO_VALID_RECIPIENTS: Reply = Reply::fixed(554, (5, 5, 1), "no valid recipients");
+    /// 555 5.5.4: a `MAIL`/`RCPT` parameter the server does not know or does not implement.
+    pub const UNKNOWN_PARAMETER: Reply =
+        Reply::fixed(555, (5, 5, 4), "MAIL FROM/RCPT TO parameter not recognized or not implemented");
+
+    // ---- 5xx: policy and content ---------------------------------------------------------
+
+    /// 550 5.1.1: no such user at a relay domain.
+    pub const UNKNOWN_USER: Reply = Reply::fixed(550, (5, 1, 1), "no such user");
+    /// 550 5.7.1: the recipient is not at a relay domain; the relay is not an open relay.
+    pub const RELAY_DENIED: Reply = Reply::fixed(550, (5, 7, 1), "relaying denied");
+    /// 552 5.3.4: the message (or its declared `SIZE`) is larger than the limit.
+    pub const MESSAGE_TOO_BIG: Reply = Reply::fixed(552, (5, 3, 4), "message size exceeds fixed maximum message size");
+    /// 553 5.6.7: a non-ASCII address without `SMTPUTF8` on `MAIL FROM` (RFC 6531 §3.5).
+    pub const NEEDS_SMTPUTF8: Reply =
+        Reply::fixed(553, (5, 6, 7), "non-ASCII address needs the SMTPUTF8 parameter on MAIL FROM");
+    /// 554 5.6.0: the message has a bare CR or LF; lines must end in CRLF (see
+    /// [`DataReceiver`](super::proto::DataReceiver)).
+    pub const BARE_LINE_ENDING: Reply =
+        Reply::fixed(554, (5, 6, 0), "message contains a bare CR or LF; lines must end in CRLF");
+
+    /// Every fixed reply of the table, by name: for documentation and tests.
+    pub const TABLE: &'static [(&'static str, Reply)] = &[
+        ("BYE", Reply::BYE),
+        ("OK", Reply::OK),
+        ("SENDER_OK", Reply::SENDER_OK),
+        ("RECIPIENT_OK", Reply::RECIPIENT_OK),
+        ("DELIVERED", Reply::DELIVERED),
+        ("CANNOT_VRFY", Reply::CANNOT_VRFY),
+        ("START_DATA", Reply::START_DATA),
+        ("TIMEOUT", Reply::TIMEOUT),
+        ("TOO_MANY_CONNECTIONS", Reply::TOO_MANY_CONNECTIONS),
+        ("TOO_MANY_CONNECTIONS_FROM_IP", Reply::TOO_MANY_CONNECTIONS_FROM_IP),
+        ("TOO_MANY_ERRORS", Reply::TOO_MANY_ERRORS),
+        ("SHUTTING_DOWN", Reply::SHUTTING_DOWN),
+        ("TEMPORARY", Reply::TEMPORARY),
+        ("TOO_MANY_RECIPIENTS", Reply::TOO_MANY_RECIPIENTS),
+        ("ONE_DESTINATION", Reply::ONE_DESTINATION),
+        ("UNRECOGNIZED", Reply::UNRECOGNIZED),
+        ("SYNTAX", Reply::SYNTAX),
+        ("LINE_TOO_LONG", Reply::LINE_TOO_LONG),
+        ("BAD_ARGUMENTS", Reply::BAD_ARGUMENTS),
+        ("HELO_NEEDS_DOMAIN", Reply::HELO_NEEDS_DOMAIN),
+        ("BAD_SENDER_SYNTAX", Reply::BAD_SENDER_SYNTAX),
+        ("BAD_RECIPIENT_SYNTAX", Reply::BAD_RECIPIENT_SYNTAX),
+        ("NOT_IMPLEMENTED", Reply::NOT_IMPLEMENTED),
+        ("TLS_NOT_AVAILABLE", Reply::TLS_NOT_AVAILABLE),
+        ("HELO_FIRST", Reply::HELO_FIRST),
+        ("NESTED_MAIL", Reply::NESTED_MAIL),
+        ("MAIL_FIRST", Reply::MAIL_FIRST),
+        ("NO_VALID_RECIPIENTS", Reply::NO_VALID_RECIPIENTS),
+        ("UNKNOWN_PARAMETER", Reply::UNKNOWN_PARAMETER),
+        ("UNKNOWN_USER", Reply::UNKNOWN_USER),
+        ("RELAY_DENIED", Reply::RELAY_DENIED),
+        ("MESSAGE_TOO_BIG", Reply::MESSAGE_TOO_BIG),
+        ("NEEDS_SMTPUTF8", Reply::NEEDS_SMTPUTF8),
+        ("BARE_LINE_ENDING", Reply::BARE_LINE_ENDING),
+    ];
+
+    /// 220: the greeting, `220 <hostname> ESMTP` (no enhanced code).
+    #[must_use]
+    pub fn greeting(hostname: &str) -> Self {
+        Reply { code: 220, enhanced: None, text: Cow::Owned(format!("{hostname} ESMTP")) }
+    }
+
+    /// 250: the answer to `HELO` (no enhanced code).
+    #[must_use]
+    pub fn helo(hostname: &str) -> Self {
+        Reply { code: 250, enhanced: None, text: Cow::Owned(hostname.to_owned()) }
+    }
+
+    /// 250: the multi-line answer to `EHLO`, the hostname then one extension per line (no
+    /// enhanced code).
+    #[must_use]
+    pub fn ehlo<S: AsRef<str>>(hostname: &str, extensions: &[S]) -> Self {
+        let mut text = hostname.to_owned();
+        for ext in extensions {
+            text.push('\n');
+            text.push_str(ext.as_ref());
+        }
+        Reply { code: 250, enhanced: None, text: Cow::Owned(text) }
+    }
+
+    /// 501 5.1.7 or 5.1.3 with the parser's reason appended.
+    #[must_use]
+    pub fn with_detail(&self, detail: &dyn fmt::Display) -> Self {
+        Reply { code: self.code, enhanced: self.enhanced, text: Cow::Owned(format!("{}: {detail}", self.text)) }
+    }
+
+    /// True for 2xx.
+    #[must_use]
+    pub fn is_positive(&self) -> bool {
+        (200..300).contains(&self.code)
+    }
+
+    /// True for 4xx.
+    #[must_use]
+    pub fn is_temporary(&self) -> bool {
+        (400..500).contains(&self.code)
+    }
+
+    /// True for 5xx.
+    #[must_use]
+    pub fn is_permanent(&self) -> bool {
+        (500..600).contains(&self.code)
+    }
+
+    /// True for the 4xx and 5xx codes a [`Handler`](super::Handler) may refuse with. Anything
+    /// else from a handler's `Err` is a bug, and the session answers [`Reply::TEMPORARY`].
+    #[must_use]
+    pub fn is_refusal(&self) -> bool {
+        (400..600).contains(&self.code)
+    }
+
+    /// Appends the reply in wire form: one `code-text` line per line of text, the last one
+    /// `code text`, each with the enhanced code if there is one, each ending in CRLF. Control
+    /// characters in the text become spaces and over-long lines are cut, so the output is
+    /// always well-formed.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        let code = if (200..600).contains(&self.code) { self.code } else { 451 };
+        let mut lines = self.text.split('\n').peekable();
+        while let Some(line) = lines.next() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let sep = if lines.peek().is_some() { '-' } else { ' ' };
+            let mut head = format!("{code}{sep}");
+            if let Some((a, b, c)) = self.enhanced {
+                head.push_str(&format!("{a}.{b}.{c} "));
+            }
+            out.extend_from_slice(head.as_bytes());
+            let mut len = 0;
+            for ch in line.chars() {
+                if len + ch.len_utf8() > MAX_TEXT_LINE {
+                    break;
+                }
+                len += ch.len_utf8();
+                let ch = if ch.is_control() { ' ' } else { ch };
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            }
+            if self.enhanced.is_none() && line.is_empty() && sep == ' ' {
+                // `250 ` with nothing after it is valid, but drop the trailing space.
+                out.pop();
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// The reply in wire form (see [`write_to`](Self::write_to)).
+    #[must_use]
+    pub fn to_wire(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        out
+    }
+}
+
+impl fmt::Display for Reply {
+    /// The first line, as the client sees it, without CRLF: `550 5.1.1 no such user`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = self.text.split('\n').next().unwrap_or_default();
+        match self.enhanced {
+            Some((a, b, c)) => write!(f, "{} {a}.{b}.{c} {first}", self.code),
+            None => write!(f, "{} {first}", self.code),
+        }
+    }
+}
+
+impl From<relay_engine::Reply> for Reply {
+    /// The engine's replies (`NO_SUCH_USER`, `TEMPORARY`, `LOOP`, …) as SMTP replies.
+    fn from(reply: relay_engine::Reply) -> Self {
+        Reply { code: reply.code, enhanced: Some(reply.enhanced), text: reply.text }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        for (name, reply) in Reply::TABLE {
+            assert!((200..600).contains(&reply.code), "{name}");
+            match reply.enhanced {
+                Some((class, _, _)) => assert_eq!(u16::from(class), reply.code / 100, "{name}: class"),
+                None => assert_eq!(reply.code, 354, "{name}: only 354 goes without an enhanced code"),
+            }
+            assert!(!reply.text.is_empty() && reply.text.chars().all(|c| !c.is_control()), "{name}");
+            assert!(reply.to_wire().len() <= 512, "{name}");
+        }
+        let mut names: Vec<_> = Reply::TABLE.iter().map(|(n, _)| n).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Reply::TABLE.len());
+    }
+
+    #[test]
+    fn wire_form() {
+        let cases: &[(Reply, &str)] = &[
+            (Reply::UNKNOWN_USER, "550 5.1.1 no such user\r\n"),
+            (Reply::START_DATA, "354 end data with <CR><LF>.<CR><LF>\r\n"),
+            (Reply::greeting("mx.example"), "220 mx.example ESMTP\r\n"),
+            (Reply::ehlo("mx", &["PIPELINING", "SIZE 10"]), "250-mx\r\n250-PIPELINING\r\n250 SIZE 10\r\n"),
+            (Reply::new(550, Some((5, 7, 1)), "a\r\nb\x00c"), "550-5.7.1 a\r\n550 5.7.1 b c\r\n"),
+            (Reply::new(250, None, ""), "250\r\n"),
+            (Reply::new(99, None, "odd"), "451 odd\r\n"),
+        ];
+        for (reply, wire) in cases {
+            assert_eq!(String::from_utf8_lossy(&reply.to_wire()), *wire);
+        }
+        let long = Reply::new(550, Some((5, 0, 0)), "x".repeat(2000));
+        assert!(long.to_wire().len() <= 512);
+        assert_eq!(Reply::UNKNOWN_USER.to_string(), "550 5.1.1 no such user");
+    }
+
+    #[test]
+    fn engine_replies_convert() {
+        let r = Reply::from(relay_engine::Reply::LOOP);
+        assert_eq!(r.to_string(), "554 5.4.6 mail loop detected");
+        assert_eq!(Reply::from(relay_engine::Reply::NO_SUCH_USER).code, Reply::UNKNOWN_USER.code);
+    }
+}
