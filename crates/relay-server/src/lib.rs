@@ -1,5 +1,9 @@
 //! The `mailrelay` server: SMTP front, synchronous delivery, HTTP API, SQL stores.
 
+pub mod app;
+pub mod config;
 pub mod delivery;
+pub mod demo;
+pub mod relay;
 pub mod smtp;
 pub mod store;

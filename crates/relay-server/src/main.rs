@@ -1,6 +1,194 @@
 //! The `mailrelay` binary.
 
-fn main() {
-    eprintln!("mailrelay: not yet assembled; see crates/relay-server");
-    std::process::exit(2);
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
+
+use clap::{Parser, Subcommand};
+use relay_engine::address::Address;
+use relay_server::{
+    app::{App, os_rng},
+    config::Config,
+    relay::RelayHandler,
+    smtp::{self, Limits},
+};
+use tokio::{net::TcpListener, sync::watch};
+
+/// A privacy mail relay: aliases forwarded signed and S/MIME-encrypted.
+#[derive(Parser)]
+#[command(name = "mailrelay", version)]
+struct Cli {
+    /// Configuration file (TOML); `MAILRELAY_*` environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database, master key).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the relay.
+    Serve,
+    /// Runs the whole flow on loopback: ceremony, a forward, a reply; every step checked.
+    Demo,
+    /// Checks the configuration and prints it (secrets redacted).
+    CheckConfig,
+    /// Accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Aliases.
+    Alias {
+        #[command(subcommand)]
+        command: AliasCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Creates an account with a (verified) mailbox.
+    Create {
+        /// The account's real mailbox.
+        #[arg(long)]
+        mailbox: String,
+        /// Refuse mail while the account has no S/MIME profile.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates an API token for an account; it is shown once.
+    Create {
+        /// The account id.
+        #[arg(long)]
+        account: i64,
+        /// A name for the token.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AliasCommand {
+    /// Creates a random alias for a mailbox of an account.
+    Create {
+        /// The account id.
+        #[arg(long)]
+        account: i64,
+        /// The mailbox id.
+        #[arg(long)]
+        mailbox: i64,
+    },
+    /// Lists an account's aliases.
+    List {
+        /// The account id.
+        #[arg(long)]
+        account: i64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("MAILRELAY_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailrelay: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    if let Command::Demo = cli.command {
+        return relay_server::demo::run(cli.data_dir).await;
+    }
+    let mut config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
+    if let Some(d) = cli.data_dir {
+        config.data_dir = d;
+    }
+    match cli.command {
+        Command::CheckConfig => {
+            println!("{config:#?}");
+            Ok(())
+        }
+        Command::Serve => serve(config).await,
+        Command::Account { command: AccountCommand::Create { mailbox, strict } } => {
+            let app = App::open(config, false).await?;
+            let store = app.engine.store();
+            let account = store.create_account(strict).await?;
+            let mb = store.add_mailbox(account, &Address::parse(&mailbox)?).await?;
+            store.set_mailbox_verified(account, mb, true).await?;
+            println!("account {account}, mailbox {mb}");
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { account, name } } => {
+            let app = App::open(config, false).await?;
+            let (id, token) = app.engine.store().create_token(relay_engine::model::AccountId(account), &name).await?;
+            println!("token {id:?}: {}", token.expose());
+            Ok(())
+        }
+        Command::Alias { command } => alias(config, command).await,
+        Command::Demo => Ok(()),
+    }
+}
+
+async fn alias(config: Config, command: AliasCommand) -> Result<(), Box<dyn std::error::Error>> {
+    let app = App::open(config, false).await?;
+    let store = app.engine.store();
+    match command {
+        AliasCommand::Create { account, mailbox } => {
+            let address = relay_engine::address::random_alias(&mut os_rng()?, app.engine.config().domains.primary());
+            let id = store
+                .create_alias(
+                    relay_engine::model::AccountId(account),
+                    relay_engine::model::MailboxId(mailbox),
+                    &address,
+                )
+                .await?;
+            println!("alias {id}: {address}");
+        }
+        AliasCommand::List { account } => {
+            for a in store.list_aliases(relay_engine::model::AccountId(account)).await? {
+                println!("{}\t{}\t{}", a.id, a.address, if a.enabled { "enabled" } else { "disabled" });
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let listen = config.smtp.listen;
+    let limits = Limits {
+        max_message_size: config.smtp.max_message_size,
+        max_recipients: config.smtp.max_recipients,
+        max_connections: config.smtp.max_connections,
+        max_connections_per_ip: config.smtp.max_connections_per_ip,
+        command_timeout: std::time::Duration::from_secs(config.smtp.command_timeout_secs),
+        data_timeout: std::time::Duration::from_secs(config.smtp.data_timeout_secs),
+        ..Limits::default()
+    };
+    let app = App::open(config, false).await?;
+    let listener = TcpListener::bind(listen).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let server = tokio::spawn(smtp::serve(listener, Arc::new(RelayHandler::new(&app)), limits, stop_rx));
+    eprintln!("mailrelay: SMTP on {listen}; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await?;
+    eprintln!("mailrelay: shutting down; transactions in progress finish");
+    let _ = stop_tx.send(true);
+    server.await?;
+    Ok(())
 }

@@ -1,1 +1,52 @@
-//! SMTP.
+//! The SMTP front: receives mail for the relay domains and hands it to the engine.
+//!
+//! ```text
+//! TcpListener ── serve ──> Session (one per connection, enum State)
+//!                             │  bytes ──> proto::CommandReceiver ──> Command
+//!                             │  bytes ──> proto::DataReceiver ──> message
+//!                             └─ Handler::check_rcpt (RCPT time), Handler::deliver (DATA time)
+//! ```
+//!
+//! - [`proto`]: the sans-IO core. Command lines with a length cap, the `DATA` receiver
+//!   (un-dot-stuffing, `CRLF.CRLF`, size cap, the bare-LF policy), typed errors.
+//! - [`Reply`]: every reply the server gives, from one table ([`Reply::TABLE`]).
+//! - [`Session`]: one connection, with PIPELINING and the [`Limits`].
+//! - [`Handler`]: what the session asks of the server: recipient checks and delivery. The
+//!   server implements it with the engine.
+//! - [`serve`]: the accept loop, with connection limits and graceful shutdown.
+//!
+//! Delivery is synchronous (DESIGN.md, "Delivery model"): `250` after `DATA` means the next hop
+//! took the message, and a transaction has one destination; a recipient that needs another one
+//! gets `452 4.5.3` and comes again in a new transaction. Nothing is queued or written to disk.
+//!
+//! The server advertises `PIPELINING`, `SIZE`, `8BITMIME`, `SMTPUTF8` and
+//! `ENHANCEDSTATUSCODES`. `STARTTLS` is not offered yet (see [`Session`]'s module for where it
+//! goes).
+//!
+//! Privacy: message content is never logged; addresses only at `debug` level.
+//!
+//! ```no_run
+//! # async fn run<H: relay_server::smtp::Handler + 'static>(handler: std::sync::Arc<H>) -> std::io::Result<()> {
+//! use relay_server::smtp::{Limits, serve};
+//!
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:25").await?;
+//! let (stop, stopped) = tokio::sync::watch::channel(false);
+//! let server = tokio::spawn(serve(listener, handler, Limits::default(), stopped));
+//! tokio::signal::ctrl_c().await?;
+//! stop.send_replace(true); // stop accepting; sessions finish their messages
+//! server.await?;
+//! # Ok(()) }
+//! ```
+
+mod handler;
+mod limits;
+pub mod proto;
+mod reply;
+mod server;
+mod session;
+
+pub use handler::{Destination, Handler};
+pub use limits::Limits;
+pub use reply::Reply;
+pub use server::serve;
+pub use session::{CloseReason, Session};

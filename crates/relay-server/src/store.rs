@@ -103,8 +103,9 @@ impl SqlStore {
         }
     }
 
-    /// Opens a SQLite database with `options`, forcing WAL mode, foreign keys, `synchronous =
-    /// NORMAL` (durable at each checkpoint, safe under WAL) and the busy timeout; then migrates.
+    /// Opens a SQLite database with `options`, forcing WAL mode, foreign keys, the busy timeout
+    /// and `synchronous = FULL`; then migrates. FULL makes each commit durable before the
+    /// pipeline goes on: a reverse alias is on disk before a message that names it is delivered.
     ///
     /// # Errors
     /// As [`connect`](Self::connect).
@@ -113,7 +114,7 @@ impl SqlStore {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Full);
         let pool = SqlitePoolOptions::new()
             .max_connections(SQLITE_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -74,8 +74,7 @@ impl Reply {
     /// 421 4.4.2: no command (or no message data) within the timeout; the server closes.
     pub const TIMEOUT: Reply = Reply::fixed(421, (4, 4, 2), "timeout exceeded, closing connection");
     /// 421 4.7.0: the server has as many connections as it takes; the server closes.
-    pub const TOO_MANY_CONNECTIONS: Reply =
-        Reply::fixed(421, (4, 7, 0), "too many connections, try again later");
+    pub const TOO_MANY_CONNECTIONS: Reply = Reply::fixed(421, (4, 7, 0), "too many connections, try again later");
     /// 421 4.7.0: the client's address has as many connections as it may; the server closes.
     pub const TOO_MANY_CONNECTIONS_FROM_IP: Reply =
         Reply::fixed(421, (4, 7, 0), "too many connections from your address, try again later");

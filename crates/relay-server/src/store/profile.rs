@@ -183,8 +183,8 @@ impl SqlStore {
             .map_err(conflict("active profile"))?
             .rows_affected();
             if n == 0 {
-                // Rolls back the retirement above.
-                drop(tx);
+                // Undoes the retirement above.
+                tx.rollback().await?;
                 self.get_profile(account, profile).await?;
                 return Err(AdminError::Conflict { what: "profile is not pending" });
             }
@@ -229,7 +229,7 @@ impl SqlStore {
             .map_err(conflict("active profile"))?
             .rows_affected();
             if n == 0 {
-                drop(tx);
+                tx.rollback().await?;
                 self.get_profile(account, profile).await?;
                 return Err(ACTIVE_NEEDS_CHAIN);
             }

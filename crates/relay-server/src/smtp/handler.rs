@@ -1,0 +1,89 @@
+//! What the session asks of the rest of the server: the [`Handler`] trait and [`Destination`].
+
+use core::fmt;
+use std::future::Future;
+
+use relay_engine::address::{Address, RelayDomains};
+
+use super::Reply;
+
+/// The next hop a recipient needs: an opaque key that the session only compares.
+///
+/// The session keeps one destination per transaction (DESIGN.md, "Delivery model"): a `RCPT`
+/// whose destination differs from the first accepted recipient's is answered
+/// [`Reply::ONE_DESTINATION`] (452 4.5.3), and the client sends it in a new transaction
+/// (RFC 5321 §4.5.3.1.10). What the key holds is the handler's business: the alias, the
+/// owner's mailbox, a next-hop domain. Its `Debug` form does not show it, since it may be a
+/// real address.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Destination(String);
+
+impl Destination {
+    /// A destination with this key.
+    #[must_use]
+    pub fn new(key: impl Into<String>) -> Self {
+        Destination(key.into())
+    }
+
+    /// The key.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Destination(<{} octets>)", self.0.len())
+    }
+}
+
+/// The policy and delivery behind an SMTP session. The server implements it with the relay
+/// engine; tests implement it with a recording fake.
+///
+/// The session calls the handler only with parsed, valid addresses, and only in a valid
+/// sequence: `check_rcpt` after an accepted `MAIL`, `deliver` after a complete message with at
+/// least one accepted recipient. A refusal is a [`Reply`] with a 4xx or 5xx code; the session
+/// sends it as it is (anything else is a bug and becomes [`Reply::TEMPORARY`]).
+pub trait Handler: Send + Sync {
+    /// The relay's domains: `RCPT TO:<Postmaster>` means `postmaster@` the primary one.
+    fn domains(&self) -> &RelayDomains;
+
+    /// The name the server gives in its greeting and `EHLO` answer. By default the primary
+    /// relay domain; an MX usually has a host name of its own.
+    fn hostname(&self) -> &str {
+        self.domains().primary().as_str()
+    }
+
+    /// `RCPT` time: is this recipient acceptable, and which destination does it need?
+    ///
+    /// Refuse unknown recipients at a relay domain with [`Reply::UNKNOWN_USER`] (550 5.1.1) and
+    /// recipients elsewhere with [`Reply::RELAY_DENIED`] (550 5.7.1): the relay is never an open
+    /// relay. A temporary failure (database down) is [`Reply::TEMPORARY`] (451 4.3.0).
+    ///
+    /// # Errors
+    ///
+    /// The reply that refuses the recipient.
+    fn check_rcpt(
+        &self,
+        mail_from: Option<&Address>,
+        rcpt: &Address,
+    ) -> impl Future<Output = Result<Destination, Reply>> + Send;
+
+    /// `DATA` time: deliver the message to the next hop, synchronously. `Ok(())` is answered
+    /// [`Reply::DELIVERED`] (250); `Err(reply)` is answered with that 4xx or 5xx reply.
+    ///
+    /// `rcpts` are the accepted recipients, all with the same [`Destination`], without
+    /// duplicates; `data` is the message as received (CRLF lines, un-dot-stuffed, within the
+    /// size limit).
+    ///
+    /// # Errors
+    ///
+    /// The reply that refuses or defers the message.
+    fn deliver(
+        &self,
+        mail_from: Option<&Address>,
+        rcpts: &[Address],
+        data: &[u8],
+    ) -> impl Future<Output = Result<(), Reply>> + Send;
+}

@@ -1,0 +1,304 @@
+//! One SMTP connection: [`Session`], its [`State`], reading, writing and timeouts.
+//!
+//! The session is a loop around the sans-IO receivers of [`proto`](super::proto): read whatever
+//! arrived, take every complete command (or the message) out of it, queue the replies in order,
+//! and send them all when the input runs dry, before waiting for more. That is PIPELINING
+//! (RFC 2920 §3.2): the client may send a whole group of commands in one write and the replies
+//! come back in order, without one round trip per command. Replies are also sent before a
+//! delivery starts, since that can take a while.
+//!
+//! Each verb with more to it than one line has its own file: `session/ehlo.rs`, `mail.rs`,
+//! `rcpt.rs` and `data.rs`.
+//!
+//! # STARTTLS (extension point)
+//!
+//! TLS is not wired yet: `STARTTLS` is not advertised and is answered
+//! [`Reply::TLS_NOT_AVAILABLE`](super::Reply::TLS_NOT_AVAILABLE) (502 5.5.1). To add it, give
+//! the session an optional `tokio_rustls::TlsAcceptor`; advertise `STARTTLS` in the
+//! `EHLO` answer (`session/ehlo.rs`) when it is set (and not after the upgrade); on `STARTTLS` with no
+//! pending input (RFC 3207 §4.2 forbids pipelining past it), answer `220 2.0.0`, flush, and end
+//! `run` with a close reason that hands the raw stream back to `serve`, which runs the handshake
+//! and starts a new `Session` over the TLS stream in [`State::Connected`] (RFC 3207 §4.2: the
+//! client must say `EHLO` again, and the server forgets everything from before).
+
+mod data;
+mod ehlo;
+mod mail;
+mod rcpt;
+
+use std::io;
+use std::mem;
+use std::sync::Arc;
+
+use relay_engine::address::Address;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio::time::{Instant, timeout, timeout_at};
+use tracing::debug;
+
+use super::proto::{Command, CommandReceiver, DataReceiver, MailParams, Receive};
+use super::server::shutdown_requested;
+use super::{Destination, Handler, Limits, Reply};
+
+/// Octets read from the socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// How long the server waits for its side of the connection to close cleanly.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Why a session ended (after sending its last reply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client said `QUIT` (answered 221).
+    Quit,
+    /// The client closed the connection (any transaction is dropped, nothing is delivered).
+    ClientClosed,
+    /// No command or message in time (answered 421 4.4.2).
+    Timeout,
+    /// Too many errors (answered 421 4.7.0).
+    TooManyErrors,
+    /// The server is shutting down (answered 421 4.3.2).
+    Shutdown,
+}
+
+/// Where a session is in the dialogue (RFC 5321 §4.1.4, §4.3.2).
+#[derive(Debug)]
+enum State {
+    /// The greeting was sent; `EHLO`/`HELO` has not come yet.
+    Connected,
+    /// After `EHLO`/`HELO`, `RSET`, or the end of a transaction: no transaction open.
+    Ready,
+    /// `MAIL` was accepted; recipients are being collected.
+    Mail(Transaction),
+    /// `354` was sent; the message is being received.
+    Data(Transaction, DataReceiver),
+}
+
+/// One mail transaction: the envelope so far.
+#[derive(Debug)]
+struct Transaction {
+    /// The reverse path (`None` for `<>`).
+    from: Option<Address>,
+    /// The `MAIL FROM` parameters.
+    params: MailParams,
+    /// Accepted recipients, without duplicates.
+    rcpts: Vec<Address>,
+    /// The destination of the first accepted recipient; every other one must match it.
+    destination: Option<Destination>,
+}
+
+/// What one read brought.
+enum Input {
+    Bytes(usize),
+    Closed,
+    TimedOut,
+    Shutdown,
+}
+
+/// One SMTP session over any byte stream: a TCP connection, a TLS stream, or an in-memory pipe
+/// in tests.
+pub struct Session<T, H> {
+    io: T,
+    handler: Arc<H>,
+    limits: Limits,
+    shutdown: watch::Receiver<bool>,
+    state: State,
+    /// Whether the client said `EHLO` (not `HELO`): only then may it use ESMTP parameters.
+    esmtp: bool,
+    commands: CommandReceiver,
+    /// Replies waiting to be sent.
+    out: Vec<u8>,
+    errors: usize,
+    /// When the current wait for a command (or for the whole message) runs out.
+    deadline: Instant,
+}
+
+impl<T, H> Session<T, H>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
+    /// A session on `io`. Nothing happens until [`run`](Self::run).
+    ///
+    /// When `shutdown` becomes `true` (or its sender is dropped), a session waiting for a
+    /// command answers 421 4.3.2 and closes; one receiving a message finishes it first.
+    pub fn new(io: T, handler: Arc<H>, limits: Limits, shutdown: watch::Receiver<bool>) -> Self {
+        let commands = CommandReceiver::new(limits.max_line_length);
+        let deadline = Instant::now() + limits.command_timeout;
+        Session {
+            io,
+            handler,
+            limits,
+            shutdown,
+            state: State::Connected,
+            esmtp: false,
+            commands,
+            out: Vec::new(),
+            errors: 0,
+            deadline,
+        }
+    }
+
+    /// Greets the client and runs the dialogue to its end, then closes the connection.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error of the connection (reset, or the client not reading its replies within the
+    /// command timeout). The session is over either way.
+    pub async fn run(mut self) -> io::Result<CloseReason> {
+        let reason = self.dialogue().await;
+        let flushed = self.flush().await;
+        // Best effort: the client may already be gone.
+        let _closed = timeout(CLOSE_TIMEOUT, self.io.shutdown()).await;
+        let reason = reason?;
+        flushed?;
+        Ok(reason)
+    }
+
+    async fn dialogue(&mut self) -> io::Result<CloseReason> {
+        let greeting = Reply::greeting(self.handler.hostname());
+        self.reply(&greeting);
+        let mut buf = vec![0; READ_CHUNK];
+        loop {
+            self.flush().await?;
+            let n = match self.read(&mut buf).await? {
+                Input::Bytes(n) => n,
+                Input::Closed => return Ok(CloseReason::ClientClosed),
+                Input::TimedOut => {
+                    debug!(in_data = matches!(self.state, State::Data(..)), "timeout");
+                    self.reply(&Reply::TIMEOUT);
+                    return Ok(CloseReason::Timeout);
+                }
+                Input::Shutdown => {
+                    self.reply(&Reply::SHUTTING_DOWN);
+                    return Ok(CloseReason::Shutdown);
+                }
+            };
+            let mut input = buf.get(..n).unwrap_or_default();
+            while !input.is_empty() {
+                if let Some(reason) = self.step(&mut input).await? {
+                    return Ok(reason);
+                }
+            }
+        }
+    }
+
+    /// Waits for input until the deadline. Between commands a shutdown ends the wait; while a
+    /// message is coming in it does not.
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<Input> {
+        let in_data = matches!(self.state, State::Data(..));
+        let read = timeout_at(self.deadline, self.io.read(buf));
+        let result = if in_data {
+            read.await
+        } else {
+            tokio::select! {
+                biased;
+                () = shutdown_requested(&mut self.shutdown) => return Ok(Input::Shutdown),
+                result = read => result,
+            }
+        };
+        match result {
+            Err(_elapsed) => Ok(Input::TimedOut),
+            Ok(Ok(0)) => Ok(Input::Closed),
+            Ok(Ok(n)) => Ok(Input::Bytes(n)),
+            Ok(Err(e)) => Err(e),
+        }
+    }
+
+    /// Takes one command, or the message (or as much of it as there is), from the input.
+    async fn step(&mut self, input: &mut &[u8]) -> io::Result<Option<CloseReason>> {
+        match mem::replace(&mut self.state, State::Ready) {
+            State::Data(txn, mut receiver) => match receiver.ingest(input) {
+                Receive::NeedsMoreData => {
+                    self.state = State::Data(txn, receiver);
+                    Ok(None)
+                }
+                Receive::Ready(message) => self.end_of_data(txn, message).await,
+            },
+            state => {
+                self.state = state;
+                match self.commands.ingest(input) {
+                    Receive::NeedsMoreData => Ok(None),
+                    Receive::Ready(Ok(command)) => {
+                        self.deadline = Instant::now() + self.limits.command_timeout;
+                        self.command(command).await
+                    }
+                    Receive::Ready(Err(e)) => {
+                        debug!(error = %e, "bad command");
+                        self.deadline = Instant::now() + self.limits.command_timeout;
+                        Ok(self.error(&e.reply()))
+                    }
+                }
+            }
+        }
+    }
+
+    async fn command(&mut self, command: Command) -> io::Result<Option<CloseReason>> {
+        Ok(match command {
+            Command::Ehlo { host } => self.ehlo(&host, true),
+            Command::Helo { host } => self.ehlo(&host, false),
+            Command::Mail { from, params } => self.mail(from, params),
+            Command::Rcpt { to } => self.rcpt(to).await,
+            Command::Data => self.data(),
+            Command::Rset => {
+                if !matches!(self.state, State::Connected) {
+                    self.state = State::Ready;
+                }
+                self.reply(&Reply::OK);
+                None
+            }
+            Command::Noop => {
+                self.reply(&Reply::OK);
+                None
+            }
+            Command::Vrfy => {
+                self.reply(&Reply::CANNOT_VRFY);
+                None
+            }
+            Command::Quit => {
+                self.reply(&Reply::BYE);
+                Some(CloseReason::Quit)
+            }
+            // The extension point for TLS: see the module docs.
+            Command::StartTls => self.error(&Reply::TLS_NOT_AVAILABLE),
+        })
+    }
+
+    /// Queues a reply.
+    fn reply(&mut self, reply: &Reply) {
+        reply.write_to(&mut self.out);
+    }
+
+    /// Queues a reply to a client error and counts it; past the limit, also 421 and the end.
+    fn error(&mut self, reply: &Reply) -> Option<CloseReason> {
+        self.reply(reply);
+        self.errors += 1;
+        if self.errors >= self.limits.max_errors {
+            debug!(errors = self.errors, "too many errors");
+            self.reply(&Reply::TOO_MANY_ERRORS);
+            return Some(CloseReason::TooManyErrors);
+        }
+        None
+    }
+
+    /// Sends the queued replies. A client that does not take them within the command timeout
+    /// is an error.
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let io = &mut self.io;
+        let out = &self.out;
+        let sent = timeout(self.limits.command_timeout, async move {
+            io.write_all(out).await?;
+            io.flush().await
+        })
+        .await;
+        self.out.clear();
+        match sent {
+            Ok(result) => result,
+            Err(_elapsed) => Err(io::Error::new(io::ErrorKind::TimedOut, "the client does not read its replies")),
+        }
+    }
+}

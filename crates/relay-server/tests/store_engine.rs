@@ -1,0 +1,162 @@
+//! The engine's pipelines on `SqlStore`: the world of `relay_engine::testkit::World` (an
+//! account, its verified mailbox, an alias, an active profile from the local ceremony), built
+//! with the store's admin methods on a SQLite file and, when `DATABASE_URL` is set, on
+//! PostgreSQL. A message is forwarded, decrypted and verified as the owner's client would; the
+//! owner's signed and encrypted reply reaches the contact; a stranger's reply is refused and
+//! logged.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::str::FromStr;
+
+use pki_core::{
+    KeyAlgorithm, UnixTime,
+    cms::{ContentCipher, Signer},
+    smime,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use relay_engine::{
+    Config, Engine, Envelope, KeyPool, Outcome, Reply,
+    address::{Address, RelayDomains},
+    model::{Event, ProfileStatus},
+    profile::{CeremonyRequest, local_ceremony},
+    seal::MasterKey,
+    store::Store,
+    testkit::{ALIAS, DOMAIN, OWNER},
+};
+use relay_server::store::SqlStore;
+use sqlx::{Connection, Executor, PgConnection, postgres::PgConnectOptions};
+
+const NOW: UnixTime = UnixTime(1_795_910_400);
+
+const MSG: &[u8] = b"From: Bob Builder <bob@example.org>\r\n\
+To: quiet.otter.42@pportal.io\r\n\
+Subject: Lunch?\r\n\
+Date: Sun, 29 Nov 2026 10:00:00 +0000\r\n\
+Message-ID: <m1@example.org>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Shall we meet at noon?\r\n";
+
+fn rng(seed: u8) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([seed; 32])
+}
+
+fn env(from: &str, to: &str) -> Envelope {
+    Envelope { mail_from: Some(Address::parse(from).unwrap()), rcpt: Address::parse(to).unwrap() }
+}
+
+#[tokio::test]
+async fn sqlite_forward_and_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("relay.db").display());
+    forward_and_reply(SqlStore::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_forward_and_reply() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        let required =
+            ["CI", "INTEROP_REQUIRED"].iter().any(|v| std::env::var(v).is_ok_and(|x| !x.is_empty() && x != "0"));
+        assert!(!required, "DATABASE_URL is not set, and CI/INTEROP_REQUIRED make the PostgreSQL tests mandatory");
+        eprintln!("skipped: set DATABASE_URL=postgres://USER:PASSWORD@HOST/DB to run the PostgreSQL store tests");
+        return;
+    };
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    let schema = format!("relay_test_{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>());
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
+    let options = PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
+    forward_and_reply(SqlStore::connect_postgres(options).await.unwrap()).await;
+    admin.execute(format!("DROP SCHEMA {schema} CASCADE").as_str()).await.unwrap();
+}
+
+async fn forward_and_reply(store: SqlStore) {
+    let mut g = rng(1);
+    // The world, written with the admin methods.
+    let domains = RelayDomains::new([DOMAIN]).unwrap();
+    let owner = Address::parse(OWNER).unwrap();
+    let account = store.create_account(false).await.unwrap();
+    let mailbox = store.add_mailbox(account, &owner).await.unwrap();
+    store.set_mailbox_verified(account, mailbox, true).await.unwrap();
+    let alias = store.create_alias(account, mailbox, &Address::parse(ALIAS).unwrap()).await.unwrap();
+    let master = MasterKey::generate(&mut g);
+    let req = CeremonyRequest {
+        account,
+        owner: &owner,
+        mailboxes: std::slice::from_ref(&owner),
+        domains: &domains,
+        key: KeyAlgorithm::Rsa2048,
+        now: NOW,
+    };
+    let c = local_ceremony(&req, &master, &mut g).unwrap();
+    let profile = store.insert_profile(&c.profile).await.unwrap();
+    let engine = Engine::new(store, Config::new(domains), master, KeyPool::new(KeyAlgorithm::Rsa2048, 0));
+
+    // Forward: signed by Bob's new recipient certificate, encrypted to the owner.
+    let d = match engine.forward(MSG, &env("bob@example.org", ALIAS), NOW, &mut g).await {
+        Outcome::Deliver(d) => d,
+        other => panic!("expected a delivery, got {other:?}"),
+    };
+    assert!(d.encrypted);
+    assert_eq!(d.rcpt.as_str(), OWNER);
+    let opened = smime::decrypt_message(&d.data, &c.end_entity, &c.end_entity_key, &mut g).unwrap();
+    let v = smime::verify_message(&opened, &c.root, NOW).unwrap();
+    assert!(v.report.is_valid());
+    let inner = pki_core::mime::split_message(&v.message).unwrap();
+    assert_eq!(inner.body, b"Shall we meet at noon?\r\n");
+
+    // What the store now holds: the contact, its certificate under the profile, one issuance.
+    let s = engine.store();
+    let contacts = s.list_contacts(account, alias).await.unwrap();
+    assert_eq!(contacts.len(), 1);
+    let bob = &contacts[0];
+    assert_eq!((bob.external.as_str(), bob.display_name.as_deref()), ("bob@example.org", Some("Bob Builder")));
+    assert_eq!(d.mail_from, bob.reverse_alias);
+    assert!(s.recipient_cert(bob.id, profile).await.unwrap().is_some());
+    let issued = |events: Vec<Event>| events.into_iter().filter(|e| matches!(e, Event::Issued { .. })).count();
+    assert_eq!(issued(s.events(account).await.unwrap()), 1);
+    match engine.forward(MSG, &env("bob@example.org", ALIAS), NOW, &mut g).await {
+        Outcome::Deliver(_) => {}
+        other => panic!("second message: {other:?}"),
+    }
+    assert_eq!(issued(s.events(account).await.unwrap()), 1, "the certificate is reused");
+    assert_eq!(s.recipient_certs(bob.id).await.unwrap().len(), 1);
+    assert_eq!(s.profiles(account).await.unwrap()[0].status, ProfileStatus::Active);
+
+    // The owner replies, signed and encrypted to Bob's recipient certificate.
+    let bob_cert = v.report.signers[0].cert.clone().unwrap();
+    let reply = format!(
+        "From: Alice <{OWNER}>\r\nTo: <{}>\r\nSubject: Re: Lunch?\r\nIn-Reply-To: <m1@example.org>\r\n\
+         Content-Type: text/plain\r\n\r\nNoon it is. Write to {OWNER}.\r\n",
+        bob.reverse_alias
+    );
+    let signer = Signer { cert: &c.end_entity, key: &c.end_entity_key, chain: &[] };
+    let sealed = smime::sign_and_encrypt_message(
+        reply.as_bytes(),
+        signer,
+        &[bob_cert, c.end_entity.clone()],
+        ContentCipher::default(),
+        NOW,
+        &mut g,
+    )
+    .unwrap();
+    let out = match engine.reply(&sealed, &env(OWNER, bob.reverse_alias.as_str()), NOW, &mut g).await {
+        Outcome::Deliver(d) => d,
+        other => panic!("expected the reply to go out, got {other:?}"),
+    };
+    assert_eq!((out.mail_from.as_str(), out.rcpt.as_str()), (ALIAS, "bob@example.org"));
+    let text = String::from_utf8(out.data).unwrap();
+    assert!(!text.to_ascii_lowercase().contains(OWNER) && text.contains(&format!("Write to {ALIAS}.")), "{text}");
+
+    // A stranger writing to the reverse alias is refused, and the owner can read about it.
+    let o = engine.reply(reply.as_bytes(), &env("mallory@evil.example", bob.reverse_alias.as_str()), NOW, &mut g).await;
+    assert_eq!(o, Outcome::Reject(Reply::NOT_AUTHORIZED));
+    assert!(s.events(account).await.unwrap().iter().any(
+        |e| matches!(e, Event::UnauthorizedReply { sender, contact, .. } if sender == "mallory@evil.example" && *contact == bob.id)
+    ));
+    s.close().await;
+}
