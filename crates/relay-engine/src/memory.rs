@@ -222,7 +222,11 @@ impl Store for MemoryStore {
 
     async fn insert_recipient_cert(&self, cert: RecipientCert) -> StoreResult<RecipientCert> {
         let mut t = self.lock()?;
-        Ok(t.recipient_certs.entry((cert.contact, cert.profile)).or_insert(cert).clone())
+        let slot = t.recipient_certs.entry((cert.contact, cert.profile)).or_insert_with(|| cert.clone());
+        if slot.not_after < cert.not_after {
+            *slot = cert;
+        }
+        Ok(slot.clone())
     }
 
     async fn log(&self, event: Event) -> StoreResult<()> {

@@ -65,7 +65,9 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<RecipientCert>>> + Send;
     /// Every recipient certificate of a contact, under any profile.
     fn recipient_certs(&self, contact: ContactId) -> impl Future<Output = StoreResult<Vec<RecipientCert>>> + Send;
-    /// Stores a recipient certificate, or returns the one that exists for (contact, profile).
+    /// Stores a recipient certificate for (contact, profile) and returns the one stored: a new
+    /// one replaces the existing one only if it lives longer (a renewal); otherwise, as when
+    /// two first messages race, the existing one stays and is returned.
     fn insert_recipient_cert(&self, cert: RecipientCert) -> impl Future<Output = StoreResult<RecipientCert>> + Send;
     /// Records an event in the account's log.
     fn log(&self, event: Event) -> impl Future<Output = StoreResult<()>> + Send;

@@ -195,3 +195,19 @@ async fn with_a_profile_any_failure_is_temporary_never_plaintext() {
         Outcome::Reject(Reply::TEMPORARY)
     );
 }
+
+#[tokio::test]
+async fn a_recipient_certificate_near_its_end_is_renewed() {
+    let w = world(WorldOptions { key: pki_core::KeyAlgorithm::P256, ..Default::default() });
+    let mut g = rng(7);
+    deliver(w.engine.forward(MSG, &env("bob@example.org"), NOW, &mut g).await);
+    // 365 days later (the certificate's last day), the next message renews it.
+    let later = NOW.plus_secs(364 * 86_400 + 3_600);
+    deliver(w.engine.forward(MSG, &env("bob@example.org"), later, &mut g).await);
+    let issued: Vec<_> =
+        w.engine.store().events().unwrap().into_iter().filter(|e| matches!(e, Event::Issued { .. })).collect();
+    assert_eq!(issued.len(), 2, "issued once, renewed once");
+    // And the renewal stays: a third message does not issue again.
+    deliver(w.engine.forward(MSG, &env("bob@example.org"), later.plus_secs(60), &mut g).await);
+    assert_eq!(w.engine.store().events().unwrap().into_iter().filter(|e| matches!(e, Event::Issued { .. })).count(), 2);
+}

@@ -5,10 +5,12 @@
 
 mod smtp_support;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use relay_server::smtp::{Limits, Reply};
-use smtp_support::{Client, start};
+use relay_server::smtp::{CloseReason, Limits, Reply, Session};
+use smtp_support::{Client, Fake, start};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
 async fn greeting_and_ehlo_capabilities() {
@@ -435,4 +437,34 @@ async fn reply_table_is_what_the_wire_shows() {
     let wire = c.cmd("VRFY x", "252").await;
     assert_eq!(format!("{wire}\r\n").as_bytes(), Reply::CANNOT_VRFY.to_wire());
     server.stop().await;
+}
+
+#[tokio::test]
+async fn session_on_in_memory_io() {
+    let (mut client, server_io) = tokio::io::duplex(64 * 1024);
+    let handler = Arc::new(Fake::new());
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let session = tokio::spawn(Session::new(server_io, Arc::clone(&handler), Limits::default(), stopped).run());
+    client
+        .write_all(
+            b"EHLO client.example\r\nMAIL FROM:<s@example.com>\r\nRCPT TO:<alice@pportal.io>\r\nDATA\r\n\
+              Subject: x\r\n\r\n..\r\n.\r\nQUIT\r\n",
+        )
+        .await
+        .unwrap();
+    let mut transcript = String::new();
+    client.read_to_string(&mut transcript).await.unwrap();
+    assert_eq!(
+        transcript,
+        "220 mx.pportal.io ESMTP\r\n\
+         250-mx.pportal.io\r\n250-PIPELINING\r\n250-SIZE 20971520\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n\
+         250 ENHANCEDSTATUSCODES\r\n\
+         250 2.1.0 sender ok\r\n\
+         250 2.1.5 recipient ok\r\n\
+         354 end data with <CR><LF>.<CR><LF>\r\n\
+         250 2.0.0 message accepted and delivered\r\n\
+         221 2.0.0 bye\r\n"
+    );
+    assert_eq!(session.await.unwrap().unwrap(), CloseReason::Quit);
+    assert_eq!(handler.delivered()[0].data, b"Subject: x\r\n\r\n.\r\n");
 }

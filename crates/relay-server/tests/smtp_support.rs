@@ -1,7 +1,7 @@
 //! Test support for the SMTP tests: a recording fake [`Handler`], a server on a loopback port,
 //! and a line-based client. Included by `smtp.rs` and `smtp_interop.rs` as a module; built on
 //! its own it is an empty test crate.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -201,9 +201,13 @@ impl Reply {
         Reply { code: 250, enhanced: None, text: Cow::Owned(text) }
     }
 
-    /// 501 5.1.7 or 5.1.3 with the parser's reason appended.
+    /// This reply with a reason appended (`501 5.1.3 bad recipient address syntax: …`).
+    /// Characters outside printable ASCII in the reason become `?`, so the reply is plain
+    /// ASCII whether or not the client asked for `SMTPUTF8`.
     #[must_use]
     pub fn with_detail(&self, detail: &dyn fmt::Display) -> Self {
+        let detail: String =
+            detail.to_string().chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
         Reply { code: self.code, enhanced: self.enhanced, text: Cow::Owned(format!("{}: {detail}", self.text)) }
     }
 

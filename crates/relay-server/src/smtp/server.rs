@@ -114,7 +114,7 @@ impl Connections {
             }
         };
         if let Some(reply) = refusal {
-            info!(code = reply.code, "connection refused: {}", reply.text);
+            debug!(code = reply.code, "connection refused: {}", reply.text);
             // A fresh socket's send buffer is empty, so this never blocks the accept loop. The
             // stream is closed when the caller drops it.
             let _sent = stream.try_write(&reply.to_wire());

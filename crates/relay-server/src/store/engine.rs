@@ -161,7 +161,9 @@ impl Store for SqlStore {
         let row: Option<CertRow> = with_pool!(self, p => async {
             sqlx::query(
                 "INSERT INTO recipient_certs (contact_id, profile_id, cert, sealed_key, not_after) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (contact_id, profile_id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (contact_id, profile_id) DO UPDATE SET \
+                 cert = excluded.cert, sealed_key = excluded.sealed_key, not_after = excluded.not_after \
+                 WHERE recipient_certs.not_after < excluded.not_after",
             )
             .bind(cert.contact.0)
             .bind(cert.profile.0)

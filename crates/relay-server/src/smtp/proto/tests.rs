@@ -276,3 +276,82 @@ fn data_large_message_in_chunks() {
     }
     assert_eq!(result, Receive::Ready(Ok(message)));
 }
+
+/// A small deterministic generator (xorshift64*), so the randomized tests need no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap()
+    }
+}
+
+/// Dot-stuffs a message of CRLF lines and ends it, as a client does.
+fn stuff(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in message.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b".") {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line);
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+#[test]
+fn data_round_trip_random_messages() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let pieces: [&[u8]; 6] = [b".", b"..", b"a", b"\r\n", b"\r\n.\r\n", b" "];
+    for _ in 0..2000 {
+        let mut message = Vec::new();
+        for _ in 0..rng.below(30) {
+            message.extend_from_slice(pieces[rng.below(pieces.len())]);
+        }
+        message.extend_from_slice(b"\r\n");
+        let wire = stuff(&message);
+        let mut rx = DataReceiver::new(1 << 16);
+        let mut rest: &[u8] = &wire;
+        let result = loop {
+            let take = (1 + rng.below(8)).min(rest.len());
+            let (mut chunk, tail) = rest.split_at(take);
+            match rx.ingest(&mut chunk) {
+                Receive::NeedsMoreData => assert!(chunk.is_empty()),
+                Receive::Ready(r) => {
+                    assert!(chunk.is_empty() && tail.is_empty(), "the end marker is the last thing sent");
+                    break r;
+                }
+            }
+            rest = tail;
+        };
+        assert_eq!(result, Ok(message.clone()), "{:?}", String::from_utf8_lossy(&wire));
+    }
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let mut rng = Rng(42);
+    let alphabet = b".\r\n aAMDQ:<>@\x00\xff";
+    for _ in 0..3000 {
+        let input: Vec<u8> = (0..rng.below(200)).map(|_| alphabet[rng.below(alphabet.len())]).collect();
+        let mut commands = CommandReceiver::new(1 + rng.below(40));
+        let mut data = DataReceiver::new(rng.below(100));
+        let mut rest: &[u8] = &input;
+        while !rest.is_empty() {
+            let before = rest.len();
+            if rng.below(2) == 0 {
+                let _ = commands.ingest(&mut rest);
+            } else if let Receive::Ready(_) = data.ingest(&mut rest) {
+                data = DataReceiver::new(rng.below(100));
+            }
+            assert!(rest.len() < before, "every call takes at least one byte");
+        }
+    }
+}
