@@ -4,6 +4,7 @@ pub mod app;
 pub mod config;
 pub mod delivery;
 pub mod demo;
+pub mod http;
 pub mod relay;
 pub mod smtp;
 pub mod store;

@@ -1,0 +1,79 @@
+//! The HTTP API: JSON over axum, described by the OpenAPI document at `/api/openapi.json`.
+//!
+//! [`app`] builds the whole [`Router`] from one `routes()` per module (accounts and tokens,
+//! mailboxes, aliases and contacts, profiles and the ceremony, operations). Every route is
+//! registered through a small `Routes` builder, which also records its method and path: that
+//! table is what [`route_table`] returns and what the OpenAPI test compares with the document.
+//!
+//! - **Errors** are one [`ApiError`]: `{"error": {"code": "not_found", "message": "…"}}` with a
+//!   stable `code`. A 5xx body is always `{"error":{"code":"internal","message":"internal
+//!   error"}}`; the detail goes to the log only.
+//! - **Authentication** is `Authorization: Bearer <token>`; the token is looked up by its
+//!   SHA-256 ([`SqlStore::account_for_token`](crate::store::SqlStore::account_for_token)).
+//!   Without a valid one: 401 `unauthorized`.
+//! - **Ownership**: every handler passes the authenticated account to the store, whose SQL only
+//!   touches that account's rows. Another account's resource is 404 `not_found`, exactly like
+//!   one that does not exist, so ids cannot be probed.
+//! - **Bootstrap** (`POST /api/accounts`) is closed unless configured: see [`Signup`].
+//! - `/healthz` pings the database; `/metrics` is Prometheus text (requests by route and status,
+//!   build info, key pool).
+
+use axum::Router;
+use tokio::{net::TcpListener, sync::watch};
+
+mod accounts;
+mod aliases;
+mod ceremony;
+mod error;
+mod extract;
+mod mailboxes;
+mod mailer;
+mod metrics;
+mod openapi;
+mod ops;
+mod profiles;
+mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use mailer::{MailFuture, Mailer, SmarthostMailer};
+pub use state::{AppState, Clock, Signup};
+
+/// The whole API over `state`.
+pub fn app(state: AppState) -> Router {
+    let metrics = state.metrics();
+    all_routes()
+        .into_router()
+        .fallback(error::not_found_fallback)
+        .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .with_state(state)
+}
+
+/// Every route of [`app`] as `(method, path)`, in axum's path syntax (`/api/aliases/{id}`), which
+/// is also OpenAPI's.
+pub fn route_table() -> Vec<(String, &'static str)> {
+    all_routes().table().iter().map(|(m, p)| (m.as_str().to_owned(), *p)).collect()
+}
+
+fn all_routes() -> routes::Routes {
+    routes::Routes::new()
+        .merge(accounts::routes())
+        .merge(mailboxes::routes())
+        .merge(aliases::routes())
+        .merge(profiles::routes())
+        .merge(ceremony::routes())
+        .merge(ops::routes())
+}
+
+/// Serves [`app`] on `listener` until `stop` turns true; requests under way then finish.
+///
+/// # Errors
+/// If accepting connections fails.
+pub async fn serve(listener: TcpListener, state: AppState, mut stop: watch::Receiver<bool>) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+}
