@@ -1,8 +1,6 @@
 //! Interoperability with OpenSSL 3.0 (`openssl cms`): fixtures generated as
 //! described in `fixtures/pki/mime/NOTES.md`.
 
-use alloc::vec::Vec;
-
 use super::super::*;
 
 macro_rules! fixture {
@@ -78,35 +76,5 @@ fn openssl_pkcs7_mime() {
         // Rebuilding gives the same DER back.
         let rebuilt = build_pkcs7_mime(&parsed.der, smime_type);
         assert_eq!(parse_pkcs7_mime(&rebuilt).unwrap().der, parsed.der, "{name}");
-    }
-}
-
-/// Writes what this module extracts from, and builds around, the OpenSSL
-/// fixtures into `$PKI_MIME_DUMP_DIR`, for checking with `openssl cms -verify`
-/// and `-decrypt` (see `fixtures/pki/mime/NOTES.md`). Run with
-/// `PKI_MIME_DUMP_DIR=/tmp/dump cargo test -p pki-core mime::tests::openssl::dump -- --ignored`.
-#[test]
-#[ignore = "writes files for manual checks with the openssl command"]
-fn dump_for_openssl() {
-    use std::{env, fs, path::PathBuf};
-    let dir = PathBuf::from(env::var("PKI_MIME_DUMP_DIR").unwrap());
-    fs::create_dir_all(&dir).unwrap();
-    for (name, eml, _) in SIGNED {
-        let parsed = parse_multipart_signed(eml).unwrap();
-        fs::write(dir.join(alloc::format!("{name}.raw")), parsed.signed).unwrap();
-        fs::write(dir.join(alloc::format!("{name}.content")), parsed.signed_content()).unwrap();
-        fs::write(dir.join(alloc::format!("{name}.p7s")), &parsed.signature).unwrap();
-    }
-    // A multipart/signed built here around OpenSSL's signature of msg.txt.
-    let signature = parse_multipart_signed(SIGNED[1].1).unwrap().signature;
-    let built = build_multipart_signed(&signed_content_for(MSG), &signature, "sha-256", &boundary_from_bytes(&[7; 16]));
-    let message = join_message(b"From: fixture@example.org\nSubject: built\n", &built);
-    fs::write(dir.join("built-signed.eml"), message).unwrap();
-    // An application/pkcs7-mime built here around OpenSSL's EnvelopedData.
-    for (name, eml, smime_type) in PKCS7 {
-        let der: Vec<u8> = parse_pkcs7_mime(eml).unwrap().der;
-        fs::write(dir.join(alloc::format!("{name}.der")), &der).unwrap();
-        let built = join_message(b"Subject: built\n", &build_pkcs7_mime(&der, smime_type));
-        fs::write(dir.join(alloc::format!("built-{name}")), built).unwrap();
     }
 }
