@@ -119,6 +119,11 @@ impl Issuer {
         &self.key
     }
 
+    /// The end of the issuer's validity, when known.
+    pub fn not_after(&self) -> Option<UnixTime> {
+        self.not_after
+    }
+
     /// The issuer's key identifier (its SubjectKeyIdentifier).
     pub fn key_id(&self) -> &[u8] {
         &self.key_id

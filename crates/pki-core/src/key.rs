@@ -285,6 +285,15 @@ impl PublicKey {
         }
     }
 
+    /// A short description: "RSA-2048", "P-256" or "P-384".
+    pub fn describe(&self) -> alloc::string::String {
+        match self {
+            PublicKey::Rsa(k) => alloc::format!("RSA-{}", rsa::traits::PublicKeyParts::size(k) * 8),
+            PublicKey::P256(_) => "P-256".into(),
+            PublicKey::P384(_) => "P-384".into(),
+        }
+    }
+
     /// Size in octets of a raw ECDSA `r || s` signature for this key (WebCrypto's format), or
     /// `None` for RSA.
     pub fn raw_ecdsa_len(&self) -> Option<usize> {

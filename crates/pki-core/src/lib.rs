@@ -18,6 +18,7 @@ pub mod mime;
 pub(crate) mod oid;
 pub mod path;
 pub mod pkcs12;
+pub mod review;
 pub mod sign;
 pub mod smime;
 pub mod time;

@@ -74,6 +74,7 @@ pub(crate) fn name(o: &Oid) -> Option<&'static str> {
         SHA256 => "sha256",
         ECDSA_WITH_SHA256 => "ecdsa-with-SHA256",
         SHA256_WITH_RSA => "sha256WithRSAEncryption",
+        KP_EMAIL_PROTECTION => "emailProtection",
         _ => return None,
     })
 }
