@@ -9,7 +9,7 @@ use relay_engine::{Engine, KeyPool, address::RelayDomains, seal::MasterKey};
 
 use crate::{
     config::Config,
-    delivery::{NextHop, Smarthost},
+    delivery::Smarthost,
     store::SqlStore,
 };
 
@@ -80,12 +80,10 @@ impl App {
         engine_config.relay_id = config.relay_id.clone();
         let pool = KeyPool::new(KeyAlgorithm::Rsa2048, KEY_POOL);
         let engine = Arc::new(Engine::new(store, engine_config, master, pool));
-        let next_hop = Arc::new(Smarthost::new(NextHop {
-            address: config.next_hop.smarthost.clone(),
-            helo: config.smtp.hostname.clone(),
-            reply_timeout: config.reply_timeout(),
-            idle_max: Duration::from_secs(60),
-        }));
+        let next_hop = Arc::new(
+            Smarthost::from_config(&config.next_hop, &config.smtp.hostname)
+                .map_err(|e| AppError::Config(e.to_string()))?,
+        );
         spawn_pool_refill(engine.clone());
         Ok(App { config, engine, next_hop })
     }

@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
+use crate::delivery::TlsMode;
+
 /// A secret string: redacted in `Debug` and never logged.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -77,14 +79,105 @@ pub struct SmtpConfig {
     pub data_timeout_secs: u64,
 }
 
-/// Next-hop settings.
+/// Next-hop settings: a smarthost, or MX delivery (see `delivery` and the example config).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct NextHopConfig {
+    /// Smarthost or MX delivery.
+    pub mode: NextHopMode,
     /// `host:port` of the smarthost.
     pub smarthost: String,
+    /// STARTTLS policy. Unset: `none` for a smarthost on loopback, `required` for any other
+    /// smarthost, `opportunistic` for MX delivery (see [`NextHopConfig::tls_mode`]).
+    pub tls: Option<TlsMode>,
+    /// PEM file of the CA(s) the smarthost's certificate must chain to when `tls = "required"`;
+    /// unset: the system's roots.
+    pub tls_ca: Option<PathBuf>,
+    /// User for SMTP AUTH at the smarthost (sent over TLS only).
+    pub auth_user: Option<String>,
+    /// Password for SMTP AUTH (`MAILRELAY_NEXT_HOP_AUTH_PASSWORD`).
+    pub auth_password: Option<Secret>,
+    /// The port of MX hosts (25; other values are for tests).
+    pub mx_port: u16,
+    /// One DNS server (`ip:port`) for MX lookups instead of the system's resolvers.
+    pub dns_server: Option<SocketAddr>,
     /// Seconds to wait for each reply of the next hop.
     pub reply_timeout_secs: u64,
+}
+
+/// How the next hop is found.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NextHopMode {
+    /// The configured smarthost.
+    #[default]
+    Smarthost,
+    /// The MX hosts of the recipient's domain.
+    Mx,
+}
+
+impl core::str::FromStr for NextHopMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "smarthost" => Ok(NextHopMode::Smarthost),
+            "mx" => Ok(NextHopMode::Mx),
+            other => Err(format!("{other:?} is not one of smarthost, mx")),
+        }
+    }
+}
+
+impl NextHopConfig {
+    /// The STARTTLS policy: the configured one, else `opportunistic` for MX delivery, `none`
+    /// for a smarthost on loopback (nothing to protect on the wire), `required` for any other
+    /// smarthost (credentials and mail cross a network).
+    pub fn tls_mode(&self) -> TlsMode {
+        match (self.tls, self.mode) {
+            (Some(t), _) => t,
+            (None, NextHopMode::Mx) => TlsMode::Opportunistic,
+            (None, NextHopMode::Smarthost) if self.smarthost_is_loopback() => TlsMode::Disabled,
+            (None, NextHopMode::Smarthost) => TlsMode::Required,
+        }
+    }
+
+    fn smarthost_is_loopback(&self) -> bool {
+        let host = self.smarthost.rsplit_once(':').map_or(self.smarthost.as_str(), |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(format!("next_hop: {m}")));
+        if self.mode == NextHopMode::Smarthost {
+            let port =
+                self.smarthost.rsplit_once(':').and_then(|(h, p)| p.parse::<u16>().ok().filter(|_| !h.is_empty()));
+            if port.is_none() {
+                return invalid("smarthost must be host:port");
+            }
+        }
+        if self.mode == NextHopMode::Mx && self.mx_port == 0 {
+            return invalid("mx_port must not be 0");
+        }
+        let user = self.auth_user.as_deref().is_some_and(|u| !u.is_empty());
+        let password = self.auth_password.as_ref().is_some_and(|p| !p.is_empty());
+        if user != password {
+            return invalid("auth_user and auth_password go together");
+        }
+        if user && self.mode == NextHopMode::Mx {
+            return invalid("auth_user/auth_password are for a smarthost, not MX delivery");
+        }
+        if user && self.tls_mode() == TlsMode::Disabled {
+            return invalid("AUTH needs TLS: credentials are never sent in clear (set tls = \"required\")");
+        }
+        if self.tls_ca.is_some() && self.tls_mode() != TlsMode::Required {
+            return invalid("tls_ca is only used with tls = \"required\"");
+        }
+        if self.reply_timeout_secs == 0 {
+            return invalid("reply_timeout_secs must be positive");
+        }
+        Ok(())
+    }
 }
 
 /// HTTP API settings.
@@ -127,7 +220,17 @@ impl Default for SmtpConfig {
 
 impl Default for NextHopConfig {
     fn default() -> Self {
-        NextHopConfig { smarthost: "127.0.0.1:2526".into(), reply_timeout_secs: 120 }
+        NextHopConfig {
+            mode: NextHopMode::Smarthost,
+            smarthost: "127.0.0.1:2526".into(),
+            tls: None,
+            tls_ca: None,
+            auth_user: None,
+            auth_password: None,
+            mx_port: crate::delivery::SMTP_PORT,
+            dns_server: None,
+            reply_timeout_secs: 120,
+        }
     }
 }
 
@@ -224,16 +327,50 @@ impl Config {
         if let Some(v) = env("MAILRELAY_SMTP_MAX_MESSAGE_SIZE") {
             self.smtp.max_message_size = parse("MAILRELAY_SMTP_MAX_MESSAGE_SIZE", &v)?;
         }
-        if let Some(v) = env("MAILRELAY_NEXT_HOP_SMARTHOST") {
-            self.next_hop.smarthost = v;
-        }
+        self.apply_next_hop_env(&env)?;
         if let Some(v) = env("MAILRELAY_HTTP_LISTEN") {
             self.http.listen = parse("MAILRELAY_HTTP_LISTEN", &v)?;
         }
         Ok(())
     }
 
+    fn apply_next_hop_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: core::fmt::Display,
+        {
+            v.parse().map_err(|e: T::Err| ConfigError::Env { var: var.into(), reason: e.to_string() })
+        }
+        let hop = &mut self.next_hop;
+        if let Some(v) = env("MAILRELAY_NEXT_HOP_MODE") {
+            hop.mode = parse("MAILRELAY_NEXT_HOP_MODE", &v)?;
+        }
+        if let Some(v) = env("MAILRELAY_NEXT_HOP_SMARTHOST") {
+            hop.smarthost = v;
+        }
+        if let Some(v) = env("MAILRELAY_NEXT_HOP_TLS") {
+            hop.tls = Some(parse("MAILRELAY_NEXT_HOP_TLS", &v)?);
+        }
+        if let Some(v) = env("MAILRELAY_NEXT_HOP_TLS_CA") {
+            hop.tls_ca = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("MAILRELAY_NEXT_HOP_AUTH_USER") {
+            hop.auth_user = Some(v);
+        }
+        if let Some(v) = env("MAILRELAY_NEXT_HOP_AUTH_PASSWORD") {
+            hop.auth_password = Some(Secret::new(v));
+        }
+        if let Some(v) = env("MAILRELAY_NEXT_HOP_MX_PORT") {
+            hop.mx_port = parse("MAILRELAY_NEXT_HOP_MX_PORT", &v)?;
+        }
+        if let Some(v) = env("MAILRELAY_NEXT_HOP_DNS_SERVER") {
+            hop.dns_server = Some(parse("MAILRELAY_NEXT_HOP_DNS_SERVER", &v)?);
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        self.next_hop.validate()?;
         if self.domains.is_empty() {
             return Err(ConfigError::Invalid("at least one relay domain is needed".into()));
         }
