@@ -77,6 +77,31 @@ pub struct SmtpConfig {
     pub command_timeout_secs: u64,
     /// DATA timeout, seconds.
     pub data_timeout_secs: u64,
+    /// `[smtp.tls]`: the certificate and key that `STARTTLS` offers. Unset: no `STARTTLS`.
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[smtp.tls]`: the SMTP front's certificate and key for `STARTTLS` (RFC 3207). Port 25 TLS is
+/// opportunistic: clients that do not ask for it are still served.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, leaf first (`MAILRELAY_SMTP_TLS_CERT`).
+    pub cert: PathBuf,
+    /// PEM file with the private key (`MAILRELAY_SMTP_TLS_KEY`).
+    pub key: PathBuf,
+}
+
+impl SmtpConfig {
+    /// Loads the `[smtp.tls]` pair, so that a missing or unparseable file is a configuration
+    /// error (and `check-config` reports it).
+    fn validate_tls(&self) -> Result<(), ConfigError> {
+        if let Some(tls) = &self.tls {
+            crate::tls::server_config(&tls.cert, &tls.key)
+                .map_err(|e| ConfigError::Invalid(format!("[smtp.tls]: {e}")))?;
+        }
+        Ok(())
+    }
 }
 
 /// Next-hop settings: a smarthost, or MX delivery (see `delivery` and the example config).
@@ -214,6 +239,7 @@ impl Default for SmtpConfig {
             max_connections_per_ip: 16,
             command_timeout_secs: 300,
             data_timeout_secs: 600,
+            tls: None,
         }
     }
 }
@@ -327,6 +353,7 @@ impl Config {
         if let Some(v) = env("MAILRELAY_SMTP_MAX_MESSAGE_SIZE") {
             self.smtp.max_message_size = parse("MAILRELAY_SMTP_MAX_MESSAGE_SIZE", &v)?;
         }
+        self.apply_smtp_tls_env(&env)?;
         self.apply_next_hop_env(&env)?;
         if let Some(v) = env("MAILRELAY_HTTP_LISTEN") {
             self.http.listen = parse("MAILRELAY_HTTP_LISTEN", &v)?;
@@ -369,8 +396,33 @@ impl Config {
         Ok(())
     }
 
+    /// `MAILRELAY_SMTP_TLS_CERT` and `MAILRELAY_SMTP_TLS_KEY` replace the file's `[smtp.tls]`
+    /// paths one by one; without a file's `[smtp.tls]`, both are needed.
+    fn apply_smtp_tls_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        const CERT: &str = "MAILRELAY_SMTP_TLS_CERT";
+        const KEY: &str = "MAILRELAY_SMTP_TLS_KEY";
+        let (cert, key) = (env(CERT).map(PathBuf::from), env(KEY).map(PathBuf::from));
+        if cert.is_none() && key.is_none() {
+            return Ok(());
+        }
+        let file = self.smtp.tls.take();
+        let cert = cert.or_else(|| file.as_ref().map(|t| t.cert.clone()));
+        let key = key.or_else(|| file.map(|t| t.key));
+        let missing = |var: &str, other: &str| ConfigError::Env {
+            var: var.into(),
+            reason: format!("{other} is set, so this is needed too (or [smtp.tls] in the file)"),
+        };
+        match (cert, key) {
+            (Some(cert), Some(key)) => self.smtp.tls = Some(TlsConfig { cert, key }),
+            (None, _) => return Err(missing(CERT, KEY)),
+            (_, None) => return Err(missing(KEY, CERT)),
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         self.next_hop.validate()?;
+        self.smtp.validate_tls()?;
         if self.domains.is_empty() {
             return Err(ConfigError::Invalid("at least one relay domain is needed".into()));
         }

@@ -2,7 +2,8 @@
 //!
 //! 1. A data directory (temporary, or `--data-dir`), a master key generated in it, SQLite.
 //! 2. A next-hop sink on loopback that writes what it receives to a Maildir.
-//! 3. The relay's SMTP front on loopback, an account with a verified mailbox.
+//! 3. The relay's SMTP front on loopback, offering STARTTLS with a self-signed pair it makes in
+//!    the data directory (`smtp-cert.pem`, `smtp-key.pem`); an account with a verified mailbox.
 //! 4. The S/MIME ceremony, locally: the root key is made and dropped; root.pem and the .p12
 //!    files are written for the user.
 //! 5. An alias; a message from an "external" sender through real SMTP; it arrives encrypted;
@@ -68,8 +69,11 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Er
     ));
     let front = TcpListener::bind("127.0.0.1:0").await?;
     let front_addr = front.local_addr()?;
-    tokio::spawn(smtp::serve(front, Arc::new(RelayHandler::new(&app)), Limits::default(), stop_rx));
+    let (cert, key, _) = crate::tls::self_signed_pair(&dir, &["localhost".into(), "127.0.0.1".into()])?;
+    let tls = crate::tls::acceptor(&cert, &key)?;
+    tokio::spawn(smtp::serve_tls(front, Arc::new(RelayHandler::new(&app)), Limits::default(), Some(tls), stop_rx));
     step(3, &format!("relay SMTP on {front_addr}, SQLite at {}", dir.join("mailrelay.db").display()));
+    say(&format!("STARTTLS offered with a self-signed certificate: {}", cert.display()));
 
     let store = app.engine.store();
     let account = store.create_account(false).await?;

@@ -8,3 +8,4 @@ pub mod http;
 pub mod relay;
 pub mod smtp;
 pub mod store;
+pub mod tls;

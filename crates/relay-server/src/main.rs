@@ -182,14 +182,17 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ..Limits::default()
     };
     let http_listen = config.http.listen;
+    let tls = config.smtp.tls.as_ref().map(|t| relay_server::tls::acceptor(&t.cert, &t.key)).transpose()?;
+    let starttls = if tls.is_some() { " with STARTTLS" } else { "" };
     let app = App::open(config, false).await?;
     let listener = TcpListener::bind(listen).await?;
     let http_listener = TcpListener::bind(http_listen).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let server = tokio::spawn(smtp::serve(listener, Arc::new(RelayHandler::new(&app)), limits, stop_rx.clone()));
+    let handler = Arc::new(RelayHandler::new(&app));
+    let server = tokio::spawn(smtp::serve_tls(listener, handler, limits, tls, stop_rx.clone()));
     let state = relay_server::http::AppState::from_app(&app, |k| std::env::var(k).ok());
     let http = tokio::spawn(relay_server::http::serve(http_listener, state, stop_rx));
-    eprintln!("mailrelay: SMTP on {listen}, HTTP API on http://{http_listen}; Ctrl-C to stop");
+    eprintln!("mailrelay: SMTP on {listen}{starttls}, HTTP API on http://{http_listen}; Ctrl-C to stop");
     tokio::signal::ctrl_c().await?;
     eprintln!("mailrelay: shutting down; transactions in progress finish");
     let _ = stop_tx.send(true);

@@ -13,15 +13,17 @@
 //! - [`Session`]: one connection, with PIPELINING and the [`Limits`].
 //! - [`Handler`]: what the session asks of the server: recipient checks and delivery. The
 //!   server implements it with the engine.
-//! - [`serve`]: the accept loop, with connection limits and graceful shutdown.
+//! - [`serve`], [`serve_tls`]: the accept loop, with connection limits and graceful shutdown.
 //!
 //! Delivery is synchronous (DESIGN.md, "Delivery model"): `250` after `DATA` means the next hop
 //! took the message, and a transaction has one destination; a recipient that needs another one
 //! gets `452 4.5.3` and comes again in a new transaction. Nothing is queued or written to disk.
 //!
 //! The server advertises `PIPELINING`, `SIZE`, `8BITMIME`, `SMTPUTF8` and
-//! `ENHANCEDSTATUSCODES`. `STARTTLS` is not offered yet (see [`Session`]'s module for where it
-//! goes).
+//! `ENHANCEDSTATUSCODES`, and `STARTTLS` (RFC 3207, rustls) when it has a certificate: see
+//! [`serve_tls`] and [`Session::with_tls`]. TLS on port 25 is opportunistic: a client that does
+//! not ask for it is served in plaintext. Commands pipelined after `STARTTLS` are discarded,
+//! never executed.
 //!
 //! Privacy: message content is never logged; addresses only at `debug` level.
 //!
@@ -45,8 +47,8 @@ mod reply;
 mod server;
 mod session;
 
-pub use handler::{Destination, Handler};
+pub use handler::{Destination, Handler, SessionInfo, TlsInfo};
 pub use limits::Limits;
 pub use reply::Reply;
-pub use server::serve;
+pub use server::{serve, serve_tls};
 pub use session::{CloseReason, Session};

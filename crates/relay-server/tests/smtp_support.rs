@@ -1,6 +1,6 @@
-//! Test support for the SMTP tests: a recording fake [`Handler`], a server on a loopback port,
-//! and a line-based client. Included by `smtp.rs` and `smtp_interop.rs` as a module; built on
-//! its own it is an empty test crate.
+//! Test support for the SMTP tests: a recording fake [`Handler`], a server on a loopback port
+//! (with or without `STARTTLS`), and a line-based client. Included by `smtp.rs`,
+//! `smtp_interop.rs` and `smtp_tls.rs` as a module; built on its own it is an empty test crate.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use relay_engine::address::{Address, RelayDomains};
-use relay_server::smtp::{Destination, Handler, Limits, Reply, serve};
+use relay_server::smtp::{Destination, Handler, Limits, Reply, SessionInfo, TlsInfo, serve, serve_tls};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 /// How long the client waits for any one reply before failing the test.
 const REPLY_WAIT: Duration = Duration::from_secs(10);
@@ -24,6 +25,8 @@ pub(crate) struct Delivered {
     pub(crate) from: Option<String>,
     pub(crate) rcpts: Vec<String>,
     pub(crate) data: Vec<u8>,
+    /// The TLS session the message came over, as the session told the handler.
+    pub(crate) tls: Option<TlsInfo>,
 }
 
 /// A handler with fixed rules, keyed on the local part at `pportal.io`:
@@ -70,6 +73,28 @@ impl Handler for Fake {
     }
 
     async fn deliver(&self, mail_from: Option<&Address>, rcpts: &[Address], data: &[u8]) -> Result<(), Reply> {
+        self.record(None, mail_from, rcpts, data).await
+    }
+
+    async fn deliver_with(
+        &self,
+        session: &SessionInfo,
+        mail_from: Option<&Address>,
+        rcpts: &[Address],
+        data: &[u8],
+    ) -> Result<(), Reply> {
+        self.record(session.tls, mail_from, rcpts, data).await
+    }
+}
+
+impl Fake {
+    async fn record(
+        &self,
+        tls: Option<TlsInfo>,
+        mail_from: Option<&Address>,
+        rcpts: &[Address],
+        data: &[u8],
+    ) -> Result<(), Reply> {
         tokio::task::yield_now().await;
         match rcpts.first().map(|r| r.local()) {
             Some("hoptemp") => return Err(Reply::new(451, Some((4, 4, 1)), "next hop did not answer")),
@@ -80,6 +105,7 @@ impl Handler for Fake {
             from: mail_from.map(|a| a.to_string()),
             rcpts: rcpts.iter().map(ToString::to_string).collect(),
             data: data.to_vec(),
+            tls,
         });
         Ok(())
     }
@@ -101,13 +127,23 @@ impl Server {
     }
 }
 
-/// Starts [`serve`] with a [`Fake`] on `127.0.0.1:0`.
+/// Starts [`serve`] with a [`Fake`] on `127.0.0.1:0`: no TLS.
 pub(crate) async fn start(limits: Limits) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let handler = Arc::new(Fake::new());
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve(listener, Arc::clone(&handler), limits, stopped));
+    Server { addr, handler, stop, task }
+}
+
+/// Starts [`serve_tls`] with a [`Fake`] on `127.0.0.1:0`, offering `STARTTLS` with `tls`.
+pub(crate) async fn start_tls(limits: Limits, tls: Option<TlsAcceptor>) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handler = Arc::new(Fake::new());
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(serve_tls(listener, Arc::clone(&handler), limits, tls, stopped));
     Server { addr, handler, stop, task }
 }
 

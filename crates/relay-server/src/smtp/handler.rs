@@ -1,4 +1,5 @@
-//! What the session asks of the rest of the server: the [`Handler`] trait and [`Destination`].
+//! What the session asks of the rest of the server: the [`Handler`] trait, [`Destination`], and
+//! what the session tells it about the connection ([`SessionInfo`]).
 
 use core::fmt;
 use std::future::Future;
@@ -36,6 +37,25 @@ impl fmt::Debug for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Destination(<{} octets>)", self.0.len())
     }
+}
+
+/// What the session knows about the connection a message came over, given to
+/// [`Handler::deliver_with`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The TLS parameters, if the client said `STARTTLS` and the handshake succeeded.
+    pub tls: Option<TlsInfo>,
+}
+
+/// The parameters of a TLS session negotiated after `STARTTLS` (RFC 3207).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsInfo {
+    /// The protocol version, as rustls names it: `TLSv1_3`, `TLSv1_2`.
+    pub version: &'static str,
+    /// The cipher suite, as rustls names it: `TLS13_AES_256_GCM_SHA384`, ….
+    pub cipher: &'static str,
 }
 
 /// The policy and delivery behind an SMTP session. The server implements it with the relay
@@ -86,4 +106,22 @@ pub trait Handler: Send + Sync {
         rcpts: &[Address],
         data: &[u8],
     ) -> impl Future<Output = Result<(), Reply>> + Send;
+
+    /// `DATA` time, with what the session knows about the connection: this is what the session
+    /// calls. By default it ignores `session` and calls [`deliver`](Self::deliver); a handler
+    /// that records or passes on how a message arrived (over TLS or not) overrides it.
+    ///
+    /// # Errors
+    ///
+    /// The reply that refuses or defers the message.
+    fn deliver_with(
+        &self,
+        session: &SessionInfo,
+        mail_from: Option<&Address>,
+        rcpts: &[Address],
+        data: &[u8],
+    ) -> impl Future<Output = Result<(), Reply>> + Send {
+        let _ = session;
+        self.deliver(mail_from, rcpts, data)
+    }
 }

@@ -63,6 +63,9 @@ impl Reply {
     pub const CANNOT_VRFY: Reply =
         Reply::fixed(252, (2, 5, 0), "cannot verify addresses; send the message and delivery will be attempted");
 
+    /// 220 2.0.0: answer to `STARTTLS` (RFC 3207 §4); the TLS handshake starts right after it.
+    pub const READY_TLS: Reply = Reply::fixed(220, (2, 0, 0), "Ready to start TLS");
+
     // ---- 3xx -----------------------------------------------------------------------------
 
     /// 354: go ahead with the message (no enhanced code: RFC 3463 has no class 3).
@@ -111,6 +114,8 @@ impl Reply {
     pub const NOT_IMPLEMENTED: Reply = Reply::fixed(502, (5, 5, 1), "command not implemented");
     /// 502 5.5.1: `STARTTLS` while no TLS acceptor is configured (it is not advertised then).
     pub const TLS_NOT_AVAILABLE: Reply = Reply::fixed(502, (5, 5, 1), "STARTTLS not available");
+    /// 503 5.5.1: `STARTTLS` on a connection that is already under TLS (RFC 3207 §4.2).
+    pub const TLS_ALREADY_ACTIVE: Reply = Reply::fixed(503, (5, 5, 1), "TLS already active");
     /// 503 5.5.1: `MAIL` before `EHLO`/`HELO`.
     pub const HELO_FIRST: Reply = Reply::fixed(503, (5, 5, 1), "send EHLO or HELO first");
     /// 503 5.5.1: `MAIL` inside a transaction.
@@ -147,6 +152,7 @@ impl Reply {
         ("RECIPIENT_OK", Reply::RECIPIENT_OK),
         ("DELIVERED", Reply::DELIVERED),
         ("CANNOT_VRFY", Reply::CANNOT_VRFY),
+        ("READY_TLS", Reply::READY_TLS),
         ("START_DATA", Reply::START_DATA),
         ("TIMEOUT", Reply::TIMEOUT),
         ("TOO_MANY_CONNECTIONS", Reply::TOO_MANY_CONNECTIONS),
@@ -165,6 +171,7 @@ impl Reply {
         ("BAD_RECIPIENT_SYNTAX", Reply::BAD_RECIPIENT_SYNTAX),
         ("NOT_IMPLEMENTED", Reply::NOT_IMPLEMENTED),
         ("TLS_NOT_AVAILABLE", Reply::TLS_NOT_AVAILABLE),
+        ("TLS_ALREADY_ACTIVE", Reply::TLS_ALREADY_ACTIVE),
         ("HELO_FIRST", Reply::HELO_FIRST),
         ("NESTED_MAIL", Reply::NESTED_MAIL),
         ("MAIL_FIRST", Reply::MAIL_FIRST),

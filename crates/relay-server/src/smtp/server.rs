@@ -1,4 +1,4 @@
-//! The accept loop: [`serve`], connection limits, graceful shutdown.
+//! The accept loop: [`serve`] and [`serve_tls`], connection limits, graceful shutdown.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tracing::{Instrument, debug, debug_span, error, info, warn};
 
 use super::{Handler, Limits, Reply, Session};
@@ -16,9 +17,20 @@ use super::{Handler, Limits, Reply, Session};
 /// does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// Runs the SMTP server on `listener` without TLS: [`serve_tls`] with no acceptor.
+pub async fn serve<H>(listener: TcpListener, handler: Arc<H>, limits: Limits, shutdown: watch::Receiver<bool>)
+where
+    H: Handler + 'static,
+{
+    serve_tls(listener, handler, limits, None, shutdown).await;
+}
+
 /// Runs the SMTP server on `listener` until `shutdown` becomes `true` (or its sender is
 /// dropped), then returns once every session has ended.
 ///
+/// - With `tls`, every session offers `STARTTLS` with that acceptor ([`Session::with_tls`]). A
+///   handshake is bounded by [`Limits::command_timeout`]; one that fails closes its connection,
+///   which gives its place back.
 /// - Each connection gets a [`Session`] with `handler` and `limits`, in its own task.
 /// - Connections beyond [`Limits::max_connections`] in total, or
 ///   [`Limits::max_connections_per_ip`] from one IPv4 address or IPv6 /64, are answered
@@ -28,13 +40,18 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 ///   [`Reply::SHUTTING_DOWN`] (421 4.3.2) and close; a session receiving or delivering a
 ///   message finishes it, gives its reply, and then says 421. Sessions are bounded by their
 ///   timeouts, so this ends.
-pub async fn serve<H>(listener: TcpListener, handler: Arc<H>, limits: Limits, mut shutdown: watch::Receiver<bool>)
-where
+pub async fn serve_tls<H>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) where
     H: Handler + 'static,
 {
     let connections = Arc::new(Mutex::new(Connections::default()));
     let mut sessions = JoinSet::new();
-    info!(addr = ?listener.local_addr().ok(), "SMTP server listening");
+    info!(addr = ?listener.local_addr().ok(), starttls = tls.is_some(), "SMTP server listening");
     loop {
         tokio::select! {
             biased;
@@ -45,7 +62,10 @@ where
                     let Some(guard) = Connections::admit(&connections, peer.ip(), &limits, &stream) else {
                         continue;
                     };
-                    let session = Session::new(stream, Arc::clone(&handler), limits.clone(), shutdown.clone());
+                    let mut session = Session::new(stream, Arc::clone(&handler), limits.clone(), shutdown.clone());
+                    if let Some(acceptor) = &tls {
+                        session = session.with_tls(acceptor.clone());
+                    }
                     sessions.spawn(run_session(session, guard).instrument(debug_span!("smtp", peer = %peer)));
                 }
                 Err(e) => {

@@ -10,21 +10,21 @@
 //! Each verb with more to it than one line has its own file: `session/ehlo.rs`, `mail.rs`,
 //! `rcpt.rs` and `data.rs`.
 //!
-//! # STARTTLS (extension point)
+//! # STARTTLS
 //!
-//! TLS is not wired yet: `STARTTLS` is not advertised and is answered
-//! [`Reply::TLS_NOT_AVAILABLE`](super::Reply::TLS_NOT_AVAILABLE) (502 5.5.1). To add it, give
-//! the session an optional `tokio_rustls::TlsAcceptor`; advertise `STARTTLS` in the
-//! `EHLO` answer (`session/ehlo.rs`) when it is set (and not after the upgrade); on `STARTTLS` with no
-//! pending input (RFC 3207 §4.2 forbids pipelining past it), answer `220 2.0.0`, flush, and end
-//! `run` with a close reason that hands the raw stream back to `serve`, which runs the handshake
-//! and starts a new `Session` over the TLS stream in [`State::Connected`] (RFC 3207 §4.2: the
-//! client must say `EHLO` again, and the server forgets everything from before).
+//! With a [`TlsAcceptor`] ([`Session::with_tls`]), `EHLO` advertises `STARTTLS` until the
+//! connection is under TLS, and `STARTTLS` upgrades it in place (`session/starttls.rs`): the
+//! session answers `220 2.0.0`, runs the rustls handshake within the command timeout, and goes
+//! on over the TLS stream in [`State::Connected`], having forgotten everything from before
+//! (RFC 3207 §4.2). Input pipelined after `STARTTLS` is discarded, never executed. Without an
+//! acceptor `STARTTLS` is not advertised and is answered
+//! [`Reply::TLS_NOT_AVAILABLE`](super::Reply::TLS_NOT_AVAILABLE) (502 5.5.1).
 
 mod data;
 mod ehlo;
 mod mail;
 mod rcpt;
+mod starttls;
 
 use std::io;
 use std::mem;
@@ -34,11 +34,13 @@ use relay_engine::address::Address;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout, timeout_at};
+use tokio_rustls::TlsAcceptor;
 use tracing::debug;
 
+use self::starttls::Stream;
 use super::proto::{Command, CommandReceiver, DataReceiver, MailParams, Receive};
 use super::server::shutdown_requested;
-use super::{Destination, Handler, Limits, Reply};
+use super::{Destination, Handler, Limits, Reply, SessionInfo, TlsInfo};
 
 /// Octets read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -60,6 +62,9 @@ pub enum CloseReason {
     TooManyErrors,
     /// The server is shutting down (answered 421 4.3.2).
     Shutdown,
+    /// The TLS handshake after `STARTTLS` failed (nothing can be answered; the connection is
+    /// closed).
+    TlsFailed,
 }
 
 /// Where a session is in the dialogue (RFC 5321 §4.1.4, §4.3.2).
@@ -99,8 +104,12 @@ enum Input {
 /// One SMTP session over any byte stream: a TCP connection, a TLS stream, or an in-memory pipe
 /// in tests.
 pub struct Session<T, H> {
-    io: T,
+    io: Stream<T>,
     handler: Arc<H>,
+    /// Offers `STARTTLS` when set.
+    acceptor: Option<TlsAcceptor>,
+    /// The TLS session's parameters, once `STARTTLS` succeeded.
+    tls: Option<TlsInfo>,
     limits: Limits,
     shutdown: watch::Receiver<bool>,
     state: State,
@@ -127,8 +136,10 @@ where
         let commands = CommandReceiver::new(limits.max_line_length);
         let deadline = Instant::now() + limits.command_timeout;
         Session {
-            io,
+            io: Stream::Plain(io),
             handler,
+            acceptor: None,
+            tls: None,
             limits,
             shutdown,
             state: State::Connected,
@@ -138,6 +149,19 @@ where
             errors: 0,
             deadline,
         }
+    }
+
+    /// Offers `STARTTLS` with this acceptor (RFC 3207). The handshake counts against the
+    /// command timeout.
+    #[must_use]
+    pub fn with_tls(mut self, acceptor: TlsAcceptor) -> Self {
+        self.acceptor = Some(acceptor);
+        self
+    }
+
+    /// What the handler is told about the connection.
+    fn info(&self) -> SessionInfo {
+        SessionInfo { tls: self.tls }
     }
 
     /// Greets the client and runs the dialogue to its end, then closes the connection.
@@ -220,6 +244,10 @@ where
                 self.state = state;
                 match self.commands.ingest(input) {
                     Receive::NeedsMoreData => Ok(None),
+                    Receive::Ready(Ok(Command::StartTls)) => {
+                        self.deadline = Instant::now() + self.limits.command_timeout;
+                        self.starttls(input).await
+                    }
                     Receive::Ready(Ok(command)) => {
                         self.deadline = Instant::now() + self.limits.command_timeout;
                         self.command(command).await
@@ -260,7 +288,7 @@ where
                 self.reply(&Reply::BYE);
                 Some(CloseReason::Quit)
             }
-            // The extension point for TLS: see the module docs.
+            // Handled in `step`, which has the rest of the input (`session/starttls.rs`).
             Command::StartTls => self.error(&Reply::TLS_NOT_AVAILABLE),
         })
     }

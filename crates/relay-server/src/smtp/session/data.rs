@@ -59,9 +59,15 @@ where
                 // The client waits for this answer anyway; send what is queued before it.
                 self.flush().await?;
                 let handler = Arc::clone(&self.handler);
-                match handler.deliver(txn.from.as_ref(), &txn.rcpts, &message).await {
+                let info = self.info();
+                match handler.deliver_with(&info, txn.from.as_ref(), &txn.rcpts, &message).await {
                     Ok(()) => {
-                        info!(size = message.len(), rcpts = txn.rcpts.len(), "message delivered");
+                        info!(
+                            size = message.len(),
+                            rcpts = txn.rcpts.len(),
+                            tls = self.tls.is_some(),
+                            "message delivered"
+                        );
                         Reply::DELIVERED
                     }
                     Err(reply) if reply.is_refusal() => {

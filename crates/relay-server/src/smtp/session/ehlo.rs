@@ -23,15 +23,19 @@ where
         None
     }
 
-    /// The extensions `EHLO` advertises. `STARTTLS` joins them once a TLS acceptor is
-    /// configured (see the module docs of the session).
-    fn extensions(&self) -> [String; 5] {
-        [
+    /// The extensions `EHLO` advertises: `STARTTLS` too while a TLS acceptor is configured and
+    /// the connection is not under TLS yet (RFC 3207 §4.2).
+    fn extensions(&self) -> Vec<String> {
+        let mut extensions = vec![
             "PIPELINING".into(),
             format!("SIZE {}", self.limits.max_message_size),
             "8BITMIME".into(),
             "SMTPUTF8".into(),
             "ENHANCEDSTATUSCODES".into(),
-        ]
+        ];
+        if self.acceptor.is_some() && self.tls.is_none() {
+            extensions.push("STARTTLS".into());
+        }
+        extensions
     }
 }
