@@ -1,10 +1,12 @@
-//! `cargo xtask bench [pki|engine] [--secs S] [--only main|micro|rejection]`.
+//! `cargo xtask bench [pki|engine|smtp] [--secs S] [--only main|micro|rejection]`.
 //!
 //! - `pki`: pki-core against OpenSSL, side by side in one run, then the microbenchmarks and
 //!   the implicit-rejection timing of RSA PKCS#1 v1.5 key transport (`rejection`).
 //! - `engine`: relay-engine's forward pipeline, messages per second for known and new
 //!   contacts (with and without a key pool), and the time of each stage of a forward.
-//! - no argument: both.
+//! - `smtp`: the release `mailrelay` binary between Postfix's smtp-source and smtp-sink on
+//!   loopback: messages per second against the transport floor, latency, RSS ([`smtp`]).
+//! - no argument: `pki` and `engine`.
 //!
 //! These are benchmarks, not tests: they print tables and fail only if an operation fails.
 //! The `cargo xtask` alias builds xtask in the dev profile, where pki-core (a workspace member)
@@ -22,6 +24,7 @@ mod micro;
 mod ossl;
 mod pki;
 mod rejection;
+mod smtp;
 
 use std::{
     process::Command,
@@ -51,11 +54,12 @@ pub(crate) fn run(mut flags: Flags) -> Result {
     let only = flags.value("--only")?;
     let suite = flags.positional();
     flags.finish()?;
-    let (run_pki, run_engine) = match suite.as_deref() {
-        Some("pki") => (true, false),
-        Some("engine") => (false, true),
-        Some(other) => return Err(format!("unknown benchmark `{other}` (there are `pki` and `engine`)").into()),
-        None => (true, true),
+    let (run_pki, run_engine, run_smtp) = match suite.as_deref() {
+        Some("pki") => (true, false, false),
+        Some("engine") => (false, true, false),
+        Some("smtp") => (false, false, true),
+        Some(other) => return Err(format!("unknown benchmark `{other}` (there are `pki`, `engine` and `smtp`)").into()),
+        None => (true, true, false),
     };
     let secs: f64 = match secs {
         Some(s) => s.parse().map_err(|_| format!("--secs: not a number: {s}"))?,
@@ -87,6 +91,9 @@ pub(crate) fn run(mut flags: Flags) -> Result {
     }
     if run_engine {
         engine::run(cfg)?;
+    }
+    if run_smtp {
+        smtp::run()?;
     }
     Ok(())
 }

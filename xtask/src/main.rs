@@ -1,9 +1,10 @@
 //! Project automation, run as `cargo xtask <command>` (the alias lives in `.cargo/config.toml`).
 //!
 //! ```text
-//! cargo xtask bench [pki|engine] [--secs S] [--only main|micro|rejection]
+//! cargo xtask bench [pki|engine|smtp] [--secs S] [--only main|micro|rejection]
 //!                                     pki-core against OpenSSL, messages per second; the engine's
-//!                                     forward pipeline and its stages (release build)
+//!                                     forward pipeline and its stages; smtp-source → mailrelay →
+//!                                     smtp-sink against the floor, latency, RSS (release build)
 //! cargo xtask fuzz [--smoke]          every cargo-fuzz target in fuzz/, 60 s each (8 s with --smoke)
 //! cargo xtask wasm [--check]          pki-core for wasm32-unknown-unknown, without getrandom/wasm-bindgen
 //! cargo xtask ci [--fuzz] [--package] fmt, clippy, tests, wasm, cargo-deny (+ fuzz smoke, cargo package)
@@ -32,14 +33,17 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [flags]
 
 commands:
-  bench [pki|engine] [--secs S] [--only main|micro|rejection]
+  bench [pki|engine|smtp] [--secs S] [--only main|micro|rejection]
                          pki: pki-core vs OpenSSL: sign+encrypt, decrypt+verify and recipient-cert
                          issuance per second (RSA-2048, P-256), RSA/ECDSA microbenchmarks, and the
                          timing of RSA PKCS#1 v1.5 implicit rejection in cms::open (--only picks one).
                          engine: forwards per second through relay-engine (known contact, new
                          contact with and without a key pool; RSA-2048, P-256) and time per stage.
-                         No argument: both. Always runs a release build (re-executes itself with
-                         `cargo run --release`). --secs: time per measured cell (default 2).
+                         smtp: smtp-source → mailrelay serve → smtp-sink on loopback (forward and reply,
+                         1 and 20 sessions): msg/s against smtp-source → smtp-sink, p50/p99, RSS idle and
+                         with 1,000 idle connections (needs Postfix's tools).
+                         No argument: pki and engine. Always runs a release build (re-executes itself
+                         with `cargo run --release`). --secs: time per measured cell (default 2).
   fuzz [--smoke]         runs every target of `cargo +nightly fuzz list` in fuzz/ for 60 s (8 s with --smoke)
   wasm [--check]         builds pki-core for wasm32-unknown-unknown (release) and checks that neither
                          getrandom nor wasm-bindgen is in its graph; --check: `cargo check` instead of a build
