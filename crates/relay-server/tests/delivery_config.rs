@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use relay_server::{
-    config::{Config, ConfigError, NextHopMode},
+    config::{Config, ConfigError, NextHopConfig, NextHopMode},
     delivery::{Client, SetupError, TlsMode},
 };
 
@@ -89,4 +89,24 @@ async fn the_client_is_built_from_the_configuration() {
     let c = load("[next_hop]\nsmarthost = \"smtp.example:587\"\ntls_ca = \"/nonexistent/ca.pem\"\n", &[]).unwrap();
     let e = Client::from_config(&c.next_hop, "relay.test").err().unwrap();
     assert!(matches!(&e, SetupError::Tls(m) if m.contains("/nonexistent/ca.pem")), "{e:?}");
+}
+
+#[test]
+fn the_example_configurations_next_hop_section_parses() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/mailrelay.example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc: toml::Table = text.parse().unwrap();
+    let hop: NextHopConfig = doc["next_hop"].clone().try_into().unwrap();
+    assert_eq!(hop.mode, NextHopMode::Smarthost);
+    assert_eq!(hop.tls_mode(), TlsMode::Disabled, "its smarthost is on loopback");
+    // Every commented-out `# key = value` line is a real key: uncommented, the section parses.
+    let section = text.split("[next_hop]").nth(1).unwrap().split("\n[").next().unwrap();
+    let is_key =
+        |l: &str| l.split_once(" = ").is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+    let uncommented: Vec<&str> =
+        section.lines().map(|l| l.strip_prefix("# ").filter(|l| is_key(l)).unwrap_or(l)).collect();
+    let hop: NextHopConfig = toml::from_str(&uncommented.join("\n")).unwrap();
+    assert_eq!(hop.tls_mode(), TlsMode::Required);
+    assert_eq!(hop.auth_user.as_deref(), Some("mailrelay"));
+    assert_eq!(hop.dns_server, Some("127.0.0.1:53".parse().unwrap()));
 }
