@@ -34,6 +34,10 @@ enum Command {
     Demo,
     /// Checks the configuration and prints it (secrets redacted).
     CheckConfig,
+    /// Runs the S/MIME ceremony against a relay from this machine, without a browser: the root
+    /// key is made here, signs the intermediate, and is dropped; the certificates and .p12
+    /// files are written to --out.
+    Ceremony(CeremonyArgs),
     /// Accounts.
     Account {
         #[command(subcommand)]
@@ -49,6 +53,29 @@ enum Command {
         #[command(subcommand)]
         command: AliasCommand,
     },
+}
+
+#[derive(clap::Args)]
+struct CeremonyArgs {
+    /// The relay's base URL (http://127.0.0.1:8080, https://relay.example.net).
+    #[arg(long)]
+    server: String,
+    /// An API token of the account (prefer the environment variable: it stays out of the
+    /// shell history and the process list).
+    #[arg(long, env = "MAILRELAY_TOKEN", hide_env_values = true)]
+    token: String,
+    /// The verified mailbox the certificate is for.
+    #[arg(long)]
+    mailbox: String,
+    /// The directory for root.pem, root.cer, chain.pem, ee.pem, ee.p12 and ee-compat.p12.
+    #[arg(long)]
+    out: PathBuf,
+    /// Key algorithm: rsa2048 (the default, which every client reads), rsa3072 or p256.
+    #[arg(long, default_value = "rsa2048")]
+    key: String,
+    /// The .p12 password; a random one is made and shown when it is not given.
+    #[arg(long, env = "MAILRELAY_P12_PASSWORD", hide_env_values = true)]
+    p12_password: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +143,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     if let Command::Demo = cli.command {
         return relay_server::demo::run(cli.data_dir).await;
     }
+    if let Command::Ceremony(args) = cli.command {
+        return ceremony(args).await;
+    }
     let mut config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
     if let Some(d) = cli.data_dir {
         config.data_dir = d;
@@ -142,8 +172,26 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Alias { command } => alias(config, command).await,
-        Command::Demo => Ok(()),
+        Command::Demo | Command::Ceremony(_) => Ok(()),
     }
+}
+
+async fn ceremony(args: CeremonyArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let key = pki_core::KeyAlgorithm::from_name(&args.key).ok_or("--key: rsa2048, rsa3072 or p256")?;
+    let opts = relay_server::ceremony::Options {
+        server: args.server,
+        token: relay_server::config::Secret::new(args.token),
+        mailbox: args.mailbox,
+        out: args.out,
+        key,
+        p12_password: args.p12_password.map(relay_server::config::Secret::new),
+    };
+    let outcome = relay_server::ceremony::run(&opts, &mut std::io::stdout()).await?;
+    println!("Trust root.pem for email only, and import ee.p12 (or ee-compat.p12 for macOS, iOS and gpgsm).");
+    if let Some(password) = outcome.generated_password {
+        println!("The .p12 password (shown once; keep it): {}", password.expose());
+    }
+    Ok(())
 }
 
 async fn alias(config: Config, command: AliasCommand) -> Result<(), Box<dyn std::error::Error>> {
@@ -192,11 +240,27 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let server = tokio::spawn(smtp::serve_tls(listener, handler, limits, tls, stop_rx.clone()));
     let state = relay_server::http::AppState::from_app(&app, |k| std::env::var(k).ok());
     let http = tokio::spawn(relay_server::http::serve(http_listener, state, stop_rx));
-    eprintln!("mailrelay: SMTP on {listen}{starttls}, HTTP API on http://{http_listen}; Ctrl-C to stop");
-    tokio::signal::ctrl_c().await?;
+    eprintln!("mailrelay: SMTP on {listen}{starttls}, HTTP API on http://{http_listen}; Ctrl-C or SIGTERM to stop");
+    shutdown_signal().await?;
     eprintln!("mailrelay: shutting down; transactions in progress finish");
     let _ = stop_tx.send(true);
     server.await?;
     http.await??;
     Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM (what systemd and container runtimes send).
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
