@@ -47,9 +47,11 @@ async fn smtp_sink(dir: &Path) -> Sink {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // From here on, dropping the sink kills and reaps the process.
+    let sink = Sink { child, port };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Sink { child, port };
+            return sink;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
