@@ -5,15 +5,16 @@
 //! 2. `cargo clippy --workspace --all-targets -- -D warnings`
 //! 3. `cargo test --workspace`
 //! 4. `cargo xtask wasm` (pki-core for wasm32, no getrandom / wasm-bindgen)
-//! 5. `cargo deny check bans licenses sources`: skipped when cargo-deny is not installed, except
+//! 5. `cargo xtask web --check` (the served wasm and SRI hashes match the source)
+//! 6. `cargo deny check bans licenses sources`: skipped when cargo-deny is not installed, except
 //!    under CI. Not `advisories`: the advisory database is fetched from GitHub, which neither the
 //!    developers' machines nor CI can reach.
-//! 6. with `--package`: `cargo package -p pki-core --no-verify --allow-dirty`
-//! 7. with `--fuzz`: `cargo xtask fuzz --smoke`
+//! 7. with `--package`: `cargo package -p pki-core --no-verify --allow-dirty`
+//! 8. with `--fuzz`: `cargo xtask fuzz --smoke`
 
 use std::time::{Duration, Instant};
 
-use crate::{Flags, Result, cargo, fuzz, has_cargo_plugin, run as run_cmd, wasm};
+use crate::{Flags, Result, cargo, fuzz, has_cargo_plugin, run as run_cmd, wasm, web};
 
 pub(crate) fn run(mut flags: Flags) -> Result {
     let with_fuzz = flags.flag("--fuzz");
@@ -38,6 +39,7 @@ pub(crate) fn run(mut flags: Flags) -> Result {
     step("clippy", &mut || run_cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))?;
     step("test", &mut || run_cmd(cargo().args(["test", "--workspace"])))?;
     step("wasm", &mut || wasm::build_and_check(false))?;
+    step("web", &mut || web::build(true))?;
     step("deny", &mut || {
         if has_cargo_plugin(None, "deny") {
             run_cmd(cargo().args(["deny", "check", "bans", "licenses", "sources"]))

@@ -7,6 +7,7 @@
 //!                                     smtp-sink against the floor, latency, RSS (release build)
 //! cargo xtask fuzz [--smoke]          every cargo-fuzz target in fuzz/, 60 s each (8 s with --smoke)
 //! cargo xtask wasm [--check]          pki-core for wasm32-unknown-unknown, without getrandom/wasm-bindgen
+//! cargo xtask web [--check]           the web page's wasm (crates/pki-wasm) and SRI hashes; --check: fail on any change
 //! cargo xtask ci [--fuzz] [--package] fmt, clippy, tests, wasm, cargo-deny (+ fuzz smoke, cargo package)
 //! cargo xtask fixtures [--check]      regenerate fixtures/pki with OpenSSL; --check: fail on any change
 //! ```
@@ -19,6 +20,7 @@ mod ci;
 mod fixtures;
 mod fuzz;
 mod wasm;
+mod web;
 
 use std::{
     error::Error,
@@ -47,6 +49,9 @@ commands:
   fuzz [--smoke]         runs every target of `cargo +nightly fuzz list` in fuzz/ for 60 s (8 s with --smoke)
   wasm [--check]         builds pki-core for wasm32-unknown-unknown (release) and checks that neither
                          getrandom nor wasm-bindgen is in its graph; --check: `cargo check` instead of a build
+  web [--check]          builds crates/pki-wasm for wasm32-unknown-unknown (release, reproducible flags),
+                         copies it to crates/relay-server/web/ and updates the SRI hashes in the page;
+                         --check: fail if the committed files differ from a fresh build
   ci [--fuzz] [--package]
                          fmt --check, clippy -D warnings, tests, wasm, cargo deny; --fuzz adds the fuzz
                          smoke run, --package adds `cargo package -p pki-core`
@@ -65,6 +70,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(flags),
         "fuzz" => fuzz::run(flags),
         "wasm" => wasm::run(flags),
+        "web" => web::run(flags),
         "ci" => ci::run(flags),
         "fixtures" => fixtures::run(flags),
         "help" | "-h" | "--help" => {

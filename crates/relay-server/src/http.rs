@@ -34,6 +34,7 @@ mod ops;
 mod profiles;
 mod routes;
 mod state;
+mod web;
 
 pub use error::ApiError;
 pub use mailer::{MailFuture, Mailer, SmarthostMailer};
@@ -44,6 +45,7 @@ pub fn app(state: AppState) -> Router {
     let metrics = state.metrics();
     all_routes()
         .into_router()
+        .merge(web::router())
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
