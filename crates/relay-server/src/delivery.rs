@@ -38,7 +38,6 @@ mod tls;
 
 use std::{
     collections::HashMap,
-    net::SocketAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -350,21 +349,12 @@ impl Client {
 
     async fn dial(&self, target: &Target) -> Result<TcpStream, HopError> {
         let t = self.hop.reply_timeout;
-        let connect = |addr: SocketAddr| async move {
-            timeout(t, TcpStream::connect(addr))
-                .await
-                .map_err(|_| HopError::Temporary("next hop: connection timed out".into()))?
-                .map_err(|e| HopError::Temporary(format!("next hop: cannot connect: {e}")))
-        };
         match (&target.dial, &self.route) {
-            (Dial::Address(a), _) => timeout(t, TcpStream::connect(a.as_str()))
-                .await
-                .map_err(|_| HopError::Temporary("next hop: connection timed out".into()))?
-                .map_err(|e| HopError::Temporary(format!("next hop: cannot connect: {e}"))),
+            (Dial::Address(a), _) => connect(a.as_str(), t).await,
             (Dial::Mx(host), Route::Mx(lookup)) => {
                 let mut last = HopError::Temporary("next hop: mail exchanger has no address".into());
                 for addr in lookup.resolve(host).await? {
-                    match connect(addr).await {
+                    match connect(addr, t).await {
                         Ok(s) => return Ok(s),
                         Err(e) => last = e,
                     }
@@ -509,6 +499,14 @@ impl Client {
             }
         }
     }
+}
+
+/// A TCP connection within `t`.
+async fn connect(addr: impl tokio::net::ToSocketAddrs, t: Duration) -> Result<TcpStream, HopError> {
+    timeout(t, TcpStream::connect(addr))
+        .await
+        .map_err(|_| HopError::Temporary("next hop: connection timed out".into()))?
+        .map_err(|e| HopError::Temporary(format!("next hop: cannot connect: {e}")))
 }
 
 /// True if the EHLO keywords include `keyword`.
