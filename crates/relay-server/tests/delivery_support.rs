@@ -85,6 +85,8 @@ pub(crate) struct SinkConfig {
     pub(crate) starttls: Option<Arc<ServerConfig>>,
     /// Answer 220 to STARTTLS, then close instead of a handshake.
     pub(crate) broken_tls: bool,
+    /// Offer STARTTLS but answer it 454 (RFC 3207: TLS not available).
+    pub(crate) refuse_starttls: bool,
     /// The credentials accepted; AUTH is offered (and required for MAIL) when set.
     pub(crate) auth: Option<(&'static str, &'static str)>,
     /// The mechanisms offered.
@@ -99,6 +101,7 @@ impl Default for SinkConfig {
             greeting: "220 sink ESMTP",
             starttls: None,
             broken_tls: false,
+            refuse_starttls: false,
             auth: None,
             mechanisms: "PLAIN LOGIN",
             auth_in_clear: false,
@@ -231,6 +234,8 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             lines.push("PIPELINING".into());
             let n = lines.len();
             lines.iter().enumerate().map(|(i, l)| format!("250{}{l}\r\n", if i + 1 == n { ' ' } else { '-' })).collect()
+        } else if upper == "STARTTLS" && config.refuse_starttls {
+            "454 4.7.0 TLS not available due to temporary reason\r\n".into()
         } else if upper == "STARTTLS" && !tls && config.starttls.is_some() {
             r.get_mut().write_all(b"220 2.0.0 ready\r\n").await.unwrap();
             return Next::StartTls;

@@ -111,6 +111,25 @@ async fn opportunistic_tls_falls_back_to_plaintext_when_not_offered_or_broken() 
 }
 
 #[tokio::test]
+async fn a_refused_starttls_is_plaintext_when_opportunistic_and_temporary_when_required() {
+    let config =
+        SinkConfig { starttls: Some(self_signed(&["127.0.0.1"])), refuse_starttls: true, ..SinkConfig::default() };
+    let (addr, seen) = sink(config.clone()).await;
+    client(addr, TlsMode::Opportunistic, None).deliver("a@pportal.io", "b@example.org", MSG).await.unwrap();
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.connections, 1, "the same connection goes on in plaintext");
+        assert_eq!(s.messages.len(), 1);
+        assert!(!s.messages[0].tls);
+    }
+    let (addr, seen) = sink(config).await;
+    let r = client(addr, TlsMode::Required, None).deliver("a@pportal.io", "b@example.org", MSG).await;
+    assert!(matches!(&r, Err(HopError::Temporary(m)) if m.contains("refused STARTTLS (454")), "{r:?}");
+    let s = seen.lock().unwrap();
+    assert!(s.messages.is_empty() && !s.in_clear("MAIL"));
+}
+
+#[tokio::test]
 async fn auth_plain_and_login_over_tls() {
     let dir = tempfile::tempdir().unwrap();
     let pki = pki(&["127.0.0.1"]);
