@@ -2,8 +2,9 @@
 //!
 //! The one judgement made here is [`describe_intermediate`]: before the root key signs anything,
 //! the to-be-signed intermediate the relay sent is parsed and held against what this user's
-//! intermediate must be. The checks mirror what `cert::intermediate` builds and what the relay
-//! itself checks when the ceremony completes:
+//! intermediate must be: pki-core's [`review_intermediate`] (shared with `mailrelay ceremony`)
+//! checks the profile, and this module adds what only the page knows, the user's mailboxes and
+//! the relay's domains:
 //!
 //! | field | required |
 //! |---|---|
@@ -17,25 +18,18 @@
 //! | other extensions | SKI only; anything else is refused |
 //! | validity | starts within a day of now, ends in the future, at most 825 days |
 
-use der::{Decode, Encode, oid::AssociatedOid};
+use der::{Decode, Encode};
 use pki_core::{
     PublicKey, SignatureFormat, UnixTime,
     address::Mailbox,
     cert::{self, Issuer, Lifetime},
     csr,
     pkcs12::{self, ExportOptions, Flavour},
+    review::review_intermediate,
     sign::ToBeSigned,
 };
 use rand_core::CryptoRng;
-use x509_cert::{
-    Certificate, TbsCertificate,
-    certificate::Version,
-    ext::pkix::{
-        AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, NameConstraints,
-        SubjectKeyIdentifier, name::GeneralName,
-    },
-    request::CertReq,
-};
+use x509_cert::{Certificate, TbsCertificate, request::CertReq};
 
 use crate::json::Object;
 
@@ -157,15 +151,14 @@ impl Expected {
     }
 }
 
-/// An intermediate the user's root may sign: the TBS bytes and the root key they name.
+/// An intermediate the user's root may sign: its to-be-signed form, waiting for the root key.
 #[derive(Debug, Clone)]
-pub struct Approved {
-    tbs: Vec<u8>,
-    root: PublicKey,
-}
+pub struct Approved(ToBeSigned<Certificate>);
 
-/// Parses the intermediate's TBS bytes, checks them against the table in the [module
-/// documentation](self), and describes them as JSON for the page:
+/// Checks the intermediate's TBS bytes with pki-core's [`review_intermediate`] (the profile of
+/// the table in the [module documentation](self)), then against this user: every permitted
+/// name must be a relay domain or one of their verified mailboxes, the validity must start
+/// within two days of `now` and last at most 825 days. Describes it as JSON for the page:
 /// `{"subject", "issuer", "serial", "key", "ca", "path_len", "key_usage", "eku", "permitted",
 /// "not_before", "not_after", "days"}`.
 ///
@@ -179,152 +172,48 @@ pub fn describe_intermediate(
     now: UnixTime,
 ) -> Result<(String, Approved), Failure> {
     let root = PublicKey::from_spki_der(root_spki).map_err(bad("root key"))?;
-    let tbs = TbsCertificate::from_der(tbs_der)
-        .map_err(|e| Failure::new(Code::BadInput, format!("intermediate: not a TBSCertificate: {e}")))?;
-    let planned = Issuer::planned(cert::common_name_only(ROOT_CN).map_err(bad("root name"))?, root.clone(), None)
+    let planned = Issuer::planned(cert::common_name_only(ROOT_CN).map_err(bad("root name"))?, root, None)
         .map_err(bad("root key"))?;
-    if tbs.version() != Version::V3 {
-        return Err(refuse("not an X.509 v3 certificate"));
+    let (review, tbs) = review_intermediate(tbs_der, &planned, now).map_err(|e| match e {
+        pki_core::Error::Der { .. } => Failure::new(Code::BadInput, format!("intermediate: {e}")),
+        e => refuse(e.to_string()),
+    })?;
+    for name in &review.permitted {
+        let name = name.to_ascii_lowercase();
+        let ok = if name.contains('@') { expected.mailboxes.contains(&name) } else { expected.domains.contains(&name) };
+        if !ok {
+            return Err(refuse(format!(
+                "refusing to sign: its name constraints permit {name}, which is neither a relay domain nor your mailbox"
+            )));
+        }
     }
-    if *tbs.signature() != root.signature_algorithm() {
-        return Err(refuse("its signature algorithm is not the root key's"));
+    let (not_before, not_after) = (review.not_before.as_secs(), review.not_after.as_secs());
+    if not_before.saturating_add(2 * DAY) < now.as_secs() {
+        return Err(refuse("refusing to sign: its validity started more than two days ago"));
     }
-    if tbs.issuer() != planned.name() {
-        return Err(refuse(format!("its issuer is {}, not CN={ROOT_CN}", tbs.issuer())));
-    }
-    let subject = tbs.subject().to_string();
-    if subject.contains('@') {
-        return Err(refuse("its subject holds a mail address: it is not a CA"));
-    }
-    let key = PublicKey::from_spki(tbs.subject_public_key_info()).map_err(bad("intermediate key"))?;
-    let exts = check_extensions(&tbs, planned.key_id(), expected)?;
-    let not_before = UnixTime::from_x509(&tbs.validity().not_before).as_secs();
-    let not_after = UnixTime::from_x509(&tbs.validity().not_after).as_secs();
-    let now = now.as_secs();
-    if not_before > now + DAY || not_before + 2 * DAY < now {
-        return Err(refuse("its validity does not start now"));
-    }
-    if not_after <= now || not_after <= not_before {
-        return Err(refuse("it has already expired"));
-    }
-    let days = (not_after - not_before) / DAY;
+    let days = not_after.saturating_sub(not_before) / DAY;
     if days > u64::from(cert::MAX_VALIDITY_DAYS) {
-        return Err(refuse(format!("it is valid for {days} days, more than {}", cert::MAX_VALIDITY_DAYS)));
+        return Err(refuse(format!(
+            "refusing to sign: it is valid for {days} days, more than {}",
+            cert::MAX_VALIDITY_DAYS
+        )));
     }
-    let key_name = match key {
-        PublicKey::Rsa(_) => "RSA",
-        PublicKey::P256(_) => "ECDSA P-256",
-        _ => "ECDSA P-384",
-    };
+    let serial = TbsCertificate::from_der(tbs_der).map(|t| t.serial_number().to_string()).unwrap_or_default();
     let json = Object::new()
-        .str("subject", &subject)
-        .str("issuer", &tbs.issuer().to_string())
-        .str("serial", &tbs.serial_number().to_string())
-        .str("key", key_name)
+        .str("subject", &review.subject)
+        .str("issuer", &review.issuer)
+        .str("serial", &serial)
+        .str("key", &review.key)
         .bool("ca", true)
-        .num("path_len", 0)
+        .num("path_len", u64::from(review.path_len))
         .strs("key_usage", &["keyCertSign".into(), "cRLSign".into()])
-        .strs("eku", &["emailProtection".into()])
-        .strs("permitted", &exts.permitted)
+        .strs("eku", &review.extended_key_usage)
+        .strs("permitted", &review.permitted)
         .num("not_before", not_before)
         .num("not_after", not_after)
         .num("days", days)
         .finish();
-    Ok((json, Approved { tbs: tbs_der.to_vec(), root }))
-}
-
-/// What [`check_extensions`] read.
-struct Extensions {
-    permitted: Vec<String>,
-}
-
-fn check_extensions(tbs: &TbsCertificate, root_key_id: &[u8], expected: &Expected) -> Result<Extensions, Failure> {
-    let exts = tbs.extensions().ok_or_else(|| refuse("it has no extensions"))?;
-    let mut seen = Vec::new();
-    let mut permitted = None;
-    for ext in exts {
-        if seen.contains(&ext.extn_id) {
-            return Err(refuse(format!("extension {} appears twice", ext.extn_id)));
-        }
-        seen.push(ext.extn_id);
-        let value = ext.extn_value.as_bytes();
-        let malformed = |what: &str| refuse(format!("malformed {what}"));
-        match ext.extn_id {
-            BasicConstraints::OID => {
-                let bc = BasicConstraints::from_der(value).map_err(|_| malformed("basicConstraints"))?;
-                if !ext.critical || !bc.ca || bc.path_len_constraint != Some(0) {
-                    return Err(refuse("basicConstraints must be critical, CA, pathLen 0"));
-                }
-            }
-            KeyUsage::OID => {
-                let ku = KeyUsage::from_der(value).map_err(|_| malformed("keyUsage"))?;
-                if !ext.critical || ku.0 != (KeyUsages::KeyCertSign | KeyUsages::CRLSign) {
-                    return Err(refuse("keyUsage must be critical, keyCertSign and cRLSign only"));
-                }
-            }
-            ExtendedKeyUsage::OID => {
-                let eku = ExtendedKeyUsage::from_der(value).map_err(|_| malformed("extendedKeyUsage"))?;
-                if eku.0 != [const_oid::db::rfc5280::ID_KP_EMAIL_PROTECTION] {
-                    return Err(refuse("extendedKeyUsage must be emailProtection only"));
-                }
-            }
-            AuthorityKeyIdentifier::OID => {
-                let aki = AuthorityKeyIdentifier::from_der(value).map_err(|_| malformed("authorityKeyIdentifier"))?;
-                if aki.key_identifier.as_ref().map(|k| k.as_bytes()) != Some(root_key_id) {
-                    return Err(refuse("its authorityKeyIdentifier is not the root key's"));
-                }
-            }
-            SubjectKeyIdentifier::OID => {
-                SubjectKeyIdentifier::from_der(value).map_err(|_| malformed("subjectKeyIdentifier"))?;
-            }
-            NameConstraints::OID => {
-                let nc = NameConstraints::from_der(value).map_err(|_| malformed("nameConstraints"))?;
-                if !ext.critical {
-                    return Err(refuse("nameConstraints must be critical"));
-                }
-                permitted = Some(check_names(&nc, expected)?);
-            }
-            other => return Err(refuse(format!("unexpected extension {other}"))),
-        }
-    }
-    for (oid, name) in [
-        (BasicConstraints::OID, "basicConstraints"),
-        (KeyUsage::OID, "keyUsage"),
-        (ExtendedKeyUsage::OID, "extendedKeyUsage"),
-        (AuthorityKeyIdentifier::OID, "authorityKeyIdentifier"),
-    ] {
-        if !seen.contains(&oid) {
-            return Err(refuse(format!("{name} is missing")));
-        }
-    }
-    let permitted = permitted.ok_or_else(|| refuse("nameConstraints are missing"))?;
-    Ok(Extensions { permitted })
-}
-
-fn check_names(nc: &NameConstraints, expected: &Expected) -> Result<Vec<String>, Failure> {
-    if nc.excluded_subtrees.as_ref().is_some_and(|e| !e.is_empty()) {
-        return Err(refuse("nameConstraints exclude names (only permitted names are expected)"));
-    }
-    let subtrees = nc.permitted_subtrees.as_ref().filter(|p| !p.is_empty());
-    let subtrees = subtrees.ok_or_else(|| refuse("nameConstraints permit nothing"))?;
-    let mut names = Vec::new();
-    for tree in subtrees {
-        let GeneralName::Rfc822Name(name) = &tree.base else {
-            return Err(refuse("nameConstraints permit a name that is not a mail address or domain"));
-        };
-        if tree.minimum != 0 || tree.maximum.is_some() {
-            return Err(refuse("nameConstraints with minimum/maximum"));
-        }
-        let name = name.as_str().to_ascii_lowercase();
-        let ok = if name.contains('@') { expected.mailboxes.contains(&name) } else { expected.domains.contains(&name) };
-        if !ok {
-            return Err(refuse(format!(
-                "nameConstraints permit {name}, which is neither a relay domain nor your mailbox"
-            )));
-        }
-        names.push(name);
-    }
-    Ok(names)
+    Ok((json, Approved(tbs)))
 }
 
 /// The intermediate certificate from its approved TBS bytes and the root key's WebCrypto
@@ -333,25 +222,7 @@ fn check_names(nc: &NameConstraints, expected: &Expected) -> Result<Vec<String>,
 /// # Errors
 /// [`Code::Crypto`] if the signature does not verify under the root key.
 pub fn assemble_intermediate(approved: &Approved, signature: &[u8]) -> Result<Vec<u8>, Failure> {
-    let crypto = |m: String| Failure::new(Code::Crypto, m);
-    let sig = approved
-        .root
-        .normalize_signature(signature, format(&approved.root, signature), "intermediate")
-        .map_err(|e| crypto(format!("intermediate signature: {e}")))?;
-    let alg = approved.root.signature_algorithm();
-    approved
-        .root
-        .verify(&alg.oid, None, &approved.tbs, &sig, "intermediate")
-        .map_err(|e| crypto(format!("intermediate signature: {e}")))?;
-    let mut content = approved.tbs.clone();
-    content.extend(alg.to_der().map_err(|e| crypto(format!("algorithm: {e}")))?);
-    let bits = der::asn1::BitString::from_bytes(&sig).and_then(|b| b.to_der());
-    content.extend(bits.map_err(|e| crypto(format!("signature: {e}")))?);
-    let cert = der::asn1::AnyRef::new(der::Tag::Sequence, &content)
-        .and_then(|a| a.to_der())
-        .map_err(|e| crypto(format!("certificate: {e}")))?;
-    Certificate::from_der(&cert).map_err(|e| crypto(format!("certificate: {e}")))?;
-    Ok(cert)
+    assemble(approved.0.clone(), signature)
 }
 
 /// A PKCS#12 file with the end-entity key (`pkcs8`, from `exportKey("pkcs8", …)`), its

@@ -274,31 +274,43 @@ fn the_ceremony_in_chromium_gives_files_every_client_reads() {
     let stdout = String::from_utf8_lossy(&node.stdout);
     assert!(node.status.success(), "the browser run failed:\n{stdout}\n{}", String::from_utf8_lossy(&node.stderr));
     let result: Value = serde_json::from_slice(&std::fs::read(out_dir.join("result.json")).unwrap()).unwrap();
-    let pw = result["password"].as_str().unwrap().to_string();
     let alias = result["alias"].as_str().unwrap().to_string();
 
     // The figures.
     let wasm = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/pki.wasm")).unwrap();
     let gz = run("gzip", &["-9c"], Some(&wasm), &[]).expect_ok("gzip");
     println!(
-        "web figures: pki.wasm {} bytes, {} gzipped; instantiation {:.1} ms; root signature (self-sign + intermediate) {:.1} ms",
+        "web figures: pki.wasm {} bytes, {} gzipped; instantiation {:.1} ms; root signatures (self-signed root + \
+         intermediate, WebCrypto + pki-wasm) RSA-2048 {:.1} ms, P-256 {:.1} ms",
         wasm.len(),
         gz.stdout_bytes.len(),
         result["metrics"]["instantiate_ms"].as_f64().unwrap(),
-        result["metrics"]["root_sign_ms"].as_f64().unwrap()
+        result["metrics"]["root_sign_rsa2048_ms"].as_f64().unwrap(),
+        result["metrics"]["root_sign_p256_ms"].as_f64().unwrap()
     );
 
     // The profile is active.
     let (status, body) = http(http_port, "GET", "/api/profiles", &token, None);
     assert_eq!(status, 200);
     let profiles: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(profiles["profiles"][0]["status"], "active", "{body}");
+    let statuses: Vec<&str> =
+        profiles["profiles"].as_array().unwrap().iter().map(|p| p["status"].as_str().unwrap()).collect();
+    // Newest first: P-256 (active), RSA (retired by it), the refused attempt (never completed).
+    assert_eq!(statuses, ["active", "retired", "pending"], "{body}");
     assert_eq!(profiles["profiles"][0]["has_root"], true);
 
-    check_files(&work, &out_dir, &pw);
-    let key_der = work.read("ee-key.der");
-    check_forward(&work, smtp_port, &mail_dir, &alias);
-    check_no_key_leaks(&result, &key_der, &data_dir, &log_path);
+    let mut keys = Vec::new();
+    for kind in ["rsa2048", "p256"] {
+        let pw = result["passwords"][kind].as_str().unwrap();
+        let files = Work::new();
+        check_files(&files, &out_dir.join(kind), pw, kind == "rsa2048");
+        keys.push(files.read("ee-key.der"));
+        if kind == "p256" {
+            // The active profile: a message forwarded now is encrypted to this key.
+            check_forward(&files, smtp_port, &mail_dir, &alias);
+        }
+    }
+    check_no_key_leaks(&result, &keys, &data_dir, &log_path);
 
     let pngs =
         std::fs::read_dir(&shots).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "png"));
@@ -306,7 +318,7 @@ fn the_ceremony_in_chromium_gives_files_every_client_reads() {
 }
 
 /// openssl, NSS and gpgsm read the downloads; the chain verifies; the .mobileconfig parses.
-fn check_files(work: &Work, out: &Path, pw: &str) {
+fn check_files(work: &Work, out: &Path, pw: &str, rsa: bool) {
     let p = |n: &str| out.join(n).to_string_lossy().into_owned();
     let pass = format!("pass:{pw}");
     for file in ["ee.p12", "ee-compat.p12"] {
@@ -352,10 +364,13 @@ fn check_files(work: &Work, out: &Path, pw: &str) {
         let o = db.certutil(&["-V", "-n", MAILBOX, "-u", "R", "-e"]);
         assert!(o.all().contains("certificate is valid"), "NSS validation of {file}: {}", o.all());
     }
-    // gpgsm: the compatible flavour.
-    let gpg = Gpgsm::new(work);
-    let o = gpg.run(&["--passphrase-fd", "0", "--import", &p("ee-compat.p12")], Some(format!("{pw}\n").as_bytes()));
-    assert!(o.ok && o.stderr.contains("secret keys imported: 1"), "gpgsm --import: {}", o.all());
+    // gpgsm: the compatible flavour (RSA: the gpgsm of Debian 12 imports no ECC .p12).
+    if rsa {
+        let gpg = Gpgsm::new(work);
+        let input = format!("{pw}\n");
+        let o = gpg.run(&["--passphrase-fd", "0", "--import", &p("ee-compat.p12")], Some(input.as_bytes()));
+        assert!(o.ok && o.stderr.contains("secret keys imported: 1"), "gpgsm --import: {}", o.all());
+    }
 
     // The Apple profile.
     let script = "import plistlib,sys,json\nd=plistlib.load(open(sys.argv[1],'rb'))\n\
@@ -399,17 +414,26 @@ fn check_forward(work: &Work, smtp_port: u16, mail_dir: &Path, alias: &str) {
 }
 
 /// The EE private key is nowhere on the server's side; the root key never left WebCrypto.
-fn check_no_key_leaks(result: &Value, key_der: &[u8], data_dir: &Path, log: &Path) {
+fn check_no_key_leaks(result: &Value, keys: &[Vec<u8>], data_dir: &Path, log: &Path) {
     let stored = all_bytes(data_dir);
     let log = std::fs::read(log).unwrap();
     assert!(stored.len() > 10_000 && !log.is_empty(), "something to search");
-    // Slices of the private half of the PKCS#8 (for RSA: exponent and primes), raw, hex, base64.
-    let private = &key_der[key_der.len() / 2..];
-    let mut needles: Vec<Vec<u8>> = private.chunks(24).filter(|c| c.len() == 24).map(<[u8]>::to_vec).collect();
-    needles.extend(private.chunks(24).map(|c| hex(c).into_bytes()));
-    let b64 = openssl_b64(key_der);
-    needles.extend(b64.as_bytes()[b64.len() / 2..].chunks(40).filter(|c| c.len() == 40).map(<[u8]>::to_vec));
-    assert!(needles.len() > 20);
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    for key_der in keys {
+        // Slices of the private key: for RSA the second half of the PKCS#8 (exponent and primes),
+        // for P-256 the 32-byte scalar (offset 36 in WebCrypto's and OpenSSL's encoding); raw,
+        // as hex and as base64.
+        if key_der.len() <= 200 {
+            assert_eq!(key_der[34..36], [0x04, 0x20], "the P-256 scalar's OCTET STRING");
+        }
+        let private = if key_der.len() > 200 { &key_der[key_der.len() / 2..] } else { &key_der[36..68] };
+        let size = if key_der.len() > 200 { 24 } else { 16 };
+        needles.extend(private.chunks(size).filter(|c| c.len() == size).map(<[u8]>::to_vec));
+        needles.extend(private.chunks(size).map(|c| hex(c).into_bytes()));
+        let b64 = openssl_b64(key_der);
+        needles.extend(b64.as_bytes()[b64.len() / 2..].chunks(24).filter(|c| c.len() == 24).map(<[u8]>::to_vec));
+    }
+    assert!(needles.len() > 40);
     let bodies: String =
         result["requests"].as_array().unwrap().iter().map(|r| r["body"].as_str().unwrap_or("")).collect();
     for n in &needles {
@@ -436,12 +460,15 @@ fn check_no_key_leaks(result: &Value, key_der: &[u8], data_dir: &Path, log: &Pat
     let log = result["cryptoLog"].as_array().unwrap();
     let gens: Vec<bool> =
         log.iter().filter(|e| e["op"] == "generateKey").map(|e| e["privateExtractable"].as_bool().unwrap()).collect();
-    assert_eq!(gens, [true, false], "{log:?}");
+    // The refused attempt, RSA, P-256: each an extractable EE pair and a non-extractable root.
+    assert_eq!(gens, [true, false, true, false, true, false], "{log:?}");
     let private_exports: Vec<&Value> =
         log.iter().filter(|e| e["op"] == "exportKey" && e["type"] == "private").collect();
-    assert_eq!(private_exports.len(), 1, "{log:?}");
-    assert_eq!(private_exports[0]["extractable"], true);
-    assert_eq!(private_exports[0]["format"], "pkcs8");
+    assert_eq!(private_exports.len(), 2, "only the two EE keys, for their .p12: {log:?}");
+    for e in private_exports {
+        assert_eq!(e["extractable"], true);
+        assert_eq!(e["format"], "pkcs8");
+    }
 }
 
 fn openssl_b64(der: &[u8]) -> String {

@@ -48,6 +48,21 @@ function recordCrypto() {
   };
 }
 
+/** The TBSCertificate inside a PEM certificate (DER: SEQUENCE { tbs, alg, sig }). */
+function tbsOf(pemText) {
+  const der = Buffer.from(pemText.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+  const hdr = (off) => (der[off + 1] & 0x80 ? 2 + (der[off + 1] & 0x7f) : 2);
+  const len = (off) => {
+    const b = der[off + 1];
+    if (!(b & 0x80)) return b;
+    let n = 0;
+    for (let i = 0; i < (b & 0x7f); i++) n = n * 256 + der[off + 2 + i];
+    return n;
+  };
+  const start = hdr(0);
+  return der.subarray(start, start + hdr(start) + len(start));
+}
+
 async function newPage(browser, viewport) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
@@ -158,34 +173,57 @@ async function flow(browser) {
   await page.getByRole("button", { name: "Save" }).click();
   await status(page, /Strict mode is on/);
 
-  // The ceremony.
+  // A relay that sends something else than this user's intermediate (here: the end-entity
+  // certificate's TBS) is refused before the root signs anything.
   await go(page, "ceremony");
+  await page.route("**/api/profiles", async (route) => {
+    if (route.request().method() !== "POST") return route.continue();
+    const resp = await route.fetch();
+    const body = await resp.json();
+    body.intermediate_tbs = tbsOf(body.end_entity).toString("base64");
+    await route.fulfill({ response: resp, json: body });
+  });
   await page.getByRole("button", { name: "Make my keys and ask the relay" }).click();
-  await page.waitForSelector("#ceremony-review:not([hidden])", { timeout: 60000 });
-  const review = await page.locator("#review-list").textContent();
-  check(review.includes("pathLen 0") && review.includes("pportal.io") && review.includes(MAILBOX), `review: ${review}`);
-  await shoot(page, "ceremony-review", "desktop");
-  await page.getByRole("button", { name: "Sign it with my root" }).click();
-  await page.waitForSelector("#ceremony-done:not([hidden])", { timeout: 60000 });
-  await shoot(page, "ceremony-done", "desktop");
-  const password = await page.locator("#p12-password").inputValue();
-  const files = {};
-  for (const [id, name] of [["dl-compat", "ee-compat.p12"], ["dl-modern", "ee.p12"], ["dl-cer", "root.cer"], ["dl-pem", "root.pem"], ["dl-mobileconfig", "mailrelay.mobileconfig"]]) {
-    const [download] = await Promise.all([page.waitForEvent("download"), page.click(`#${id}`)]);
-    check(download.suggestedFilename() === name, `download name ${download.suggestedFilename()}`);
-    await download.saveAs(path.join(OUT, name));
-    files[id] = name;
+  await status(page, /refused, nothing was signed/);
+  check(await page.locator("#ceremony-review").isHidden(), "no review of a refused intermediate");
+  check(!requests.some((r) => r.url.endsWith("/complete")), "nothing completed");
+  await page.unroute("**/api/profiles");
+
+  // The ceremony, with RSA and then with P-256 (which replaces the RSA profile).
+  const passwords = {};
+  for (const key of ["rsa2048", "p256"]) {
+    await go(page, "ceremony");
+    await page.locator(`input[name="key"][value="${key}"]`).check();
+    await page.getByRole("button", { name: "Make my keys and ask the relay" }).click();
+    await page.waitForSelector("#ceremony-review:not([hidden])", { timeout: 60000 });
+    const review = await page.locator("#review-list").textContent();
+    check(review.includes("pathLen 0") && review.includes("pportal.io") && review.includes(MAILBOX), `review: ${review}`);
+    if (key === "rsa2048") await shoot(page, "ceremony-review", "desktop");
+    await page.getByRole("button", { name: "Sign it with my root" }).click();
+    await page.waitForSelector("#ceremony-done:not([hidden])", { timeout: 60000 });
+    if (key === "rsa2048") await shoot(page, "ceremony-done", "desktop");
+    passwords[key] = await page.locator("#p12-password").inputValue();
+    const dir = path.join(OUT, key);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [id, name] of [["dl-compat", "ee-compat.p12"], ["dl-modern", "ee.p12"], ["dl-cer", "root.cer"], ["dl-pem", "root.pem"], ["dl-mobileconfig", "mailrelay.mobileconfig"]]) {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click(`#${id}`)]);
+      check(download.suggestedFilename() === name, `download name ${download.suggestedFilename()}`);
+      await download.saveAs(path.join(dir, name));
+    }
   }
   const metrics = await page.evaluate(() => ({
     instantiate_ms: performance.getEntriesByName("wasm-instantiate")[0]?.duration,
-    root_sign_ms: performance.getEntriesByName("root-sign")[0]?.duration,
+    root_sign_rsa2048_ms: performance.getEntriesByName("root-sign")[0]?.duration,
+    root_sign_p256_ms: performance.getEntriesByName("root-sign")[1]?.duration,
   }));
   const cryptoLog = await page.evaluate(() => window.__cryptoLog);
 
   await go(page, "profiles");
   check((await page.locator("#profile-list .badge.ok").textContent()) === "active", "profile shown active");
+  check((await page.locator("#profile-list .badge", { hasText: "retired" }).count()) === 1, "the RSA profile retired");
+  check((await page.locator("#event-table tbody tr").count()) >= 1, "issuance log shown");
   await page.context().close();
-  return { password, alias, reverse, metrics, cryptoLog };
+  return { passwords, alias, reverse, metrics, cryptoLog };
 }
 
 async function screenshots(browser, viewport, tag) {
