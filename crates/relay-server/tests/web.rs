@@ -420,18 +420,24 @@ fn check_no_key_leaks(result: &Value, keys: &[Vec<u8>], data_dir: &Path, log: &P
     assert!(stored.len() > 10_000 && !log.is_empty(), "something to search");
     let mut needles: Vec<Vec<u8>> = Vec::new();
     for key_der in keys {
-        // Slices of the private key: for RSA the second half of the PKCS#8 (exponent and primes),
-        // for P-256 the 32-byte scalar (offset 36 in WebCrypto's and OpenSSL's encoding); raw,
-        // as hex and as base64.
-        if key_der.len() <= 200 {
-            assert_eq!(key_der[34..36], [0x04, 0x20], "the P-256 scalar's OCTET STRING");
-        }
-        let private = if key_der.len() > 200 { &key_der[key_der.len() / 2..] } else { &key_der[36..68] };
+        // Slices of the private key, raw and as hex: for RSA the second half of the PKCS#8
+        // (exponent and primes, also as base64), for P-256 the 32-byte scalar (OpenSSL writes the
+        // key as a SEC1 ECPrivateKey, where `02 01 01 04 20` precedes it).
+        let private = if key_der.len() > 200 {
+            &key_der[key_der.len() / 2..]
+        } else {
+            let at = key_der.windows(5).position(|w| w == [0x02, 0x01, 0x01, 0x04, 0x20]);
+            let at = at.unwrap_or_else(|| panic!("no P-256 scalar in {}", hex(key_der))) + 5;
+            &key_der[at..at + 32]
+        };
         let size = if key_der.len() > 200 { 24 } else { 16 };
         needles.extend(private.chunks(size).filter(|c| c.len() == size).map(<[u8]>::to_vec));
         needles.extend(private.chunks(size).map(|c| hex(c).into_bytes()));
-        let b64 = openssl_b64(key_der);
-        needles.extend(b64.as_bytes()[b64.len() / 2..].chunks(24).filter(|c| c.len() == 24).map(<[u8]>::to_vec));
+        if key_der.len() > 200 {
+            // (For P-256 the second half of the encoding is the public point: no base64 needles.)
+            let b64 = openssl_b64(key_der);
+            needles.extend(b64.as_bytes()[b64.len() / 2..].chunks(24).filter(|c| c.len() == 24).map(<[u8]>::to_vec));
+        }
     }
     assert!(needles.len() > 40);
     let bodies: String =
