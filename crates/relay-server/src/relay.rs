@@ -7,6 +7,7 @@ use pki_core::UnixTime;
 use relay_engine::{
     Engine, Envelope, Outcome,
     address::{Address, RelayDomains},
+    model::Disposition,
     store::Store,
 };
 
@@ -72,6 +73,15 @@ impl Handler for RelayHandler {
         if !self.domains().contains(rcpt.domain()) {
             return Err(Reply::RELAY_DENIED);
         }
+        if let Some(alias) =
+            self.engine.store().alias_by_address(&rcpt.normalized()).await.map_err(|_| Reply::TEMPORARY)?
+            && !alias.enabled
+            && alias.when_disabled == Disposition::Reject
+        {
+            // A disabled alias that says so is refused here already, before any data is sent
+            // (the engine refuses it again at DATA, should it change in between).
+            return Err(Reply::from(relay_engine::Reply::ALIAS_DISABLED));
+        }
         match self.target(rcpt).await? {
             // Each alias and each contact is its own delivery (the message is rewritten for it).
             Some((_, key)) => Ok(Destination::new(key)),
@@ -113,6 +123,7 @@ fn hop_reply(e: &HopError, real: &str, shown: &str) -> Reply {
         HopError::Permanent(t) => (550, (5, 0, 0), t.as_str()),
     };
     let clean = replace_ignore_case(text, real, shown);
+    let clean = clean.strip_prefix("next hop: ").unwrap_or(&clean);
     Reply::new(code, Some(enhanced), format!("next hop: {clean}"))
 }
 
