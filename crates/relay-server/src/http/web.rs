@@ -90,7 +90,33 @@ async fn config(State(state): State<AppState>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::FILES;
+    use axum::http::{StatusCode, header};
+
+    use super::{CSP, FILES, file};
+
+    #[test]
+    fn files_have_their_content_type_and_every_answer_the_security_headers() {
+        for (name, want) in [
+            ("index.html", "text/html; charset=utf-8"),
+            ("style.css", "text/css; charset=utf-8"),
+            ("pki.js", "text/javascript; charset=utf-8"),
+            ("pki.wasm", "application/wasm"),
+        ] {
+            let resp = file(name);
+            assert_eq!(resp.status(), StatusCode::OK, "{name}");
+            assert_eq!(resp.headers()[header::CONTENT_TYPE], want, "{name}");
+        }
+        for name in ["index.html", "nope.js", "../Cargo.toml"] {
+            let resp = file(name);
+            let h = resp.headers();
+            assert_eq!(h[header::CONTENT_SECURITY_POLICY], CSP, "{name}");
+            assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+            assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        }
+        assert_eq!(file("nope.js").status(), StatusCode::NOT_FOUND);
+        assert!(CSP.contains("script-src 'self' 'wasm-unsafe-eval';") && !CSP.contains("unsafe-inline"));
+    }
 
     #[test]
     fn every_script_and_the_wasm_hash_are_pinned() {
