@@ -1,10 +1,11 @@
 //! The SMTP front: receives mail for the relay domains and hands it to the engine.
 //!
 //! ```text
-//! TcpListener ── serve ──> Session (one per connection, enum State)
-//!                             │  bytes ──> proto::CommandReceiver ──> Command
-//!                             │  bytes ──> proto::DataReceiver ──> message
-//!                             └─ Handler::check_rcpt (RCPT time), Handler::deliver (DATA time)
+//! TcpListener ── serve_tls ──> Session (one per connection, enum State)
+//!                                 │  TCP, or TLS after STARTTLS (rustls, in place: session/starttls.rs)
+//!                                 │  bytes ──> proto::CommandReceiver ──> Command
+//!                                 │  bytes ──> proto::DataReceiver ──> message
+//!                                 └─ Handler::check_rcpt (RCPT time), Handler::deliver_with (DATA time)
 //! ```
 //!
 //! - [`proto`]: the sans-IO core. Command lines with a length cap, the `DATA` receiver

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::TlsAcceptor;
+/// What [`acceptor`] returns and [`serve_tls`](crate::smtp::serve_tls) and
+/// [`Session::with_tls`](crate::smtp::Session::with_tls) take.
+pub use tokio_rustls::TlsAcceptor;
 
 /// The demo's certificate file in its data directory.
 pub const DEMO_CERT_FILE: &str = "smtp-cert.pem";

@@ -11,7 +11,7 @@ use super::proto::DEFAULT_MAX_LINE;
 /// | `max_message_size` | 20 MiB | `SIZE=` too large: 552 5.3.4 at `MAIL`; data too large: 552 5.3.4 after the end of the data |
 /// | `max_recipients` | 100 (the RFC 5321 §4.5.3.1.8 minimum) | 452 4.5.3 |
 /// | `max_line_length` | 1000 octets with CRLF ([`DEFAULT_MAX_LINE`]) | 500 5.5.2 |
-/// | `command_timeout` | 5 min (RFC 5321 §4.5.3.2.7) | 421 4.4.2, then close |
+/// | `command_timeout` | 5 min (RFC 5321 §4.5.3.2.7) | 421 4.4.2, then close; during the TLS handshake after `STARTTLS`, close without a reply |
 /// | `data_timeout` | 10 min for the whole message, from `354` to `CRLF.CRLF` | 421 4.4.2, then close |
 /// | `max_errors` | 10 | the reply to the error, then 421 4.7.0, then close |
 /// | `max_connections` | 100 | 421 4.7.0, then close |
@@ -34,7 +34,8 @@ pub struct Limits {
     pub max_recipients: usize,
     /// Longest command line, in octets including CRLF.
     pub max_line_length: usize,
-    /// How long the server waits for each command (and for the client to take its replies).
+    /// How long the server waits for each command (and for the client to take its replies, and
+    /// for the TLS handshake after `STARTTLS`).
     pub command_timeout: Duration,
     /// How long the whole message may take, from `354` to the final `.`.
     pub data_timeout: Duration,
