@@ -8,7 +8,7 @@
 //! delivery starts, since that can take a while.
 //!
 //! Each verb with more to it than one line has its own file: `session/ehlo.rs`, `mail.rs`,
-//! `rcpt.rs` and `data.rs`.
+//! `rcpt.rs`, `data.rs` and `starttls.rs`.
 //!
 //! # STARTTLS
 //!
