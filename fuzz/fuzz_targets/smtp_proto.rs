@@ -182,9 +182,8 @@ const MAX_MESSAGE: usize = 2048;
 
 fn session(knob: u8, input: &[u8]) {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    let rt = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a tokio runtime")
-    });
+    let rt = RUNTIME
+        .get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a tokio runtime"));
     let limits = Limits {
         max_message_size: MAX_MESSAGE,
         max_recipients: 3,
