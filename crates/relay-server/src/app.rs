@@ -7,11 +7,7 @@ use pki_core::KeyAlgorithm;
 use rand_core::SeedableRng;
 use relay_engine::{Engine, KeyPool, address::RelayDomains, seal::MasterKey};
 
-use crate::{
-    config::Config,
-    delivery::Smarthost,
-    store::SqlStore,
-};
+use crate::{config::Config, delivery::Smarthost, store::SqlStore};
 
 /// Recipient keys kept ready, so a new contact does not wait for an RSA key generation.
 const KEY_POOL: usize = 16;
@@ -149,4 +145,23 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
         .open(path)
         .map_err(|e| AppError::Io(format!("cannot create {}: {e}", path.display())))?;
     f.write_all(bytes).map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM (what systemd and container runtimes send).
+///
+/// # Errors
+/// If the signal handlers cannot be installed.
+pub async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

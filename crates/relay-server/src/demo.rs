@@ -11,7 +11,7 @@
 //! 6. An encrypted, signed reply to the reverse alias; what the contact receives is shown and
 //!    checked for the real address.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use der::{Encode, EncodePem, pem::LineEnding};
 use pki_core::{
@@ -37,11 +37,13 @@ use crate::{
 const USER: &str = "you@example.com";
 const CONTACT: &str = "bob@example.org";
 
-/// Runs the demo; `Ok(())` only if every step checked out.
+/// Runs the demo; `Ok(())` only if every step checked out. With `serve`, the relay then keeps
+/// running with its HTTP API and web page on that address (and a sign-in token for the demo
+/// account is printed) until Ctrl-C or SIGTERM.
 ///
 /// # Errors
 /// The step that failed, in words.
-pub async fn run(data_dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn run(data_dir: Option<PathBuf>, serve: Option<SocketAddr>) -> Result<(), Box<dyn std::error::Error>> {
     let dir = match data_dir {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("mailrelay-demo-{}", std::process::id())),
@@ -71,7 +73,13 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Er
     let front_addr = front.local_addr()?;
     let (cert, key, _) = crate::tls::self_signed_pair(&dir, &["localhost".into(), "127.0.0.1".into()])?;
     let tls = crate::tls::acceptor(&cert, &key)?;
-    tokio::spawn(smtp::serve_tls(front, Arc::new(RelayHandler::new(&app)), Limits::default(), Some(tls), stop_rx));
+    tokio::spawn(smtp::serve_tls(
+        front,
+        Arc::new(RelayHandler::new(&app)),
+        Limits::default(),
+        Some(tls),
+        stop_rx.clone(),
+    ));
     step(3, &format!("relay SMTP on {front_addr}, SQLite at {}", dir.join("mailrelay.db").display()));
     say(&format!("STARTTLS offered with a self-signed certificate: {}", cert.display()));
 
@@ -156,8 +164,23 @@ pub async fn run(data_dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Er
     check(!shown.to_ascii_lowercase().contains(USER), "your real address appears nowhere")?;
     check(shown.contains(&format!("<{alias}>")), "it comes from your alias")?;
     step(7, "reply: decrypted, scrubbed and sent on from the alias");
-    let _ = stop_tx.send(true);
     println!("\nAll steps checked out. Files to look at: {}", dir.display());
+    if let Some(addr) = serve {
+        let (_, token) = store.create_token(account, "demo").await?;
+        let listener = TcpListener::bind(addr).await?;
+        let http_addr = listener.local_addr()?;
+        let state = crate::http::AppState::from_app(&app, |k| std::env::var(k).ok());
+        let http = tokio::spawn(crate::http::serve(listener, state, stop_rx));
+        println!("\nThe relay keeps running:");
+        say(&format!("web page  http://{http_addr}/app/  (sign in with the token below)"));
+        say(&format!("token     {}", token.expose()));
+        say(&format!("SMTP      {front_addr} (alias {alias}), next hop: the Maildir"));
+        say("Ctrl-C or SIGTERM stops it.");
+        crate::app::shutdown_signal().await?;
+        let _ = stop_tx.send(true);
+        http.await??;
+    }
+    let _ = stop_tx.send(true);
     Ok(())
 }
 

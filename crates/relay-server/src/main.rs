@@ -31,7 +31,12 @@ enum Command {
     /// Runs the relay.
     Serve,
     /// Runs the whole flow on loopback: ceremony, a forward, a reply; every step checked.
-    Demo,
+    Demo {
+        /// Afterwards, keep the relay running with its HTTP API and web page on this address,
+        /// and print a sign-in token for the demo account.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+        serve: Option<std::net::SocketAddr>,
+    },
     /// Checks the configuration and prints it (secrets redacted).
     CheckConfig,
     /// Runs the S/MIME ceremony against a relay from this machine, without a browser: the root
@@ -140,8 +145,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    if let Command::Demo = cli.command {
-        return relay_server::demo::run(cli.data_dir).await;
+    if let Command::Demo { serve } = cli.command {
+        return relay_server::demo::run(cli.data_dir, serve).await;
     }
     if let Command::Ceremony(args) = cli.command {
         return ceremony(args).await;
@@ -172,7 +177,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Alias { command } => alias(config, command).await,
-        Command::Demo | Command::Ceremony(_) => Ok(()),
+        Command::Demo { .. } | Command::Ceremony(_) => Ok(()),
     }
 }
 
@@ -241,26 +246,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let state = relay_server::http::AppState::from_app(&app, |k| std::env::var(k).ok());
     let http = tokio::spawn(relay_server::http::serve(http_listener, state, stop_rx));
     eprintln!("mailrelay: SMTP on {listen}{starttls}, HTTP API on http://{http_listen}; Ctrl-C or SIGTERM to stop");
-    shutdown_signal().await?;
+    relay_server::app::shutdown_signal().await?;
     eprintln!("mailrelay: shutting down; transactions in progress finish");
     let _ = stop_tx.send(true);
     server.await?;
     http.await??;
     Ok(())
-}
-
-/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM (what systemd and container runtimes send).
-async fn shutdown_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
 }
