@@ -1,6 +1,8 @@
 #![no_main]
-//! The SMTP front on arbitrary bytes: the sans-IO receivers of `relay_server::smtp::proto`, and a
-//! whole `Session` (with `STARTTLS` offered on every other input) over an in-memory duplex.
+//! The SMTP front on arbitrary bytes: the sans-IO receivers of `relay_smtp::proto` (what
+//! `relay_server::smtp` re-exports). The whole `Session` over an in-memory duplex, which needs
+//! tokio, rustls and the server crate, is driven with these seeds and mutations of them by
+//! `crates/relay-server/tests/smtp_session_replay.rs` instead, so this target builds in seconds.
 //!
 //! The first byte of the input is a knob (line cap, size cap, how the rest is split into reads,
 //! TLS or not); the rest is what the client sends. Invariants checked, besides "no panic, no
@@ -12,25 +14,14 @@
 //! - `DataReceiver`: the same split-independence; a message is within the size cap, is empty or
 //!   ends in CRLF, has no bare CR or LF, and dot-stuffed again it reads back as itself; a
 //!   `TooBig` error really was too big.
-//! - `Session`: its output, up to a `220 2.0.0` to `STARTTLS` (TLS records follow), is a
-//!   sequence of well-formed replies, starting with the greeting; every message handed to the
-//!   handler is within the size cap; the session ends without an I/O error.
-
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use relay_engine::address::{Address, RelayDomains};
-use relay_server::smtp::proto::{CommandError, CommandReceiver, DataError, DataReceiver, Receive};
-use relay_server::smtp::{Destination, Handler, Limits, Reply, Session};
-use relay_server::tls::TlsAcceptor;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use relay_smtp::proto::{CommandError, CommandReceiver, DataError, DataReceiver, Receive};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&knob, input)) = data.split_first() else { return };
     commands(knob, input);
     message(knob, input);
-    session(knob, input);
 });
 
 /// The input cut into reads of 1 to 23 octets, in a pattern set by the knob.
@@ -50,7 +41,7 @@ fn reads(knob: u8, input: &[u8]) -> Vec<&[u8]> {
 
 // ---- commands ------------------------------------------------------------------------------
 
-type CommandResult = Result<relay_server::smtp::proto::Command, CommandError>;
+type CommandResult = Result<relay_smtp::proto::Command, CommandError>;
 
 fn commands(knob: u8, input: &[u8]) {
     let max_line = 16 + usize::from(knob % 64);
@@ -174,134 +165,4 @@ fn stuff(msg: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(b".\r\n");
     out
-}
-
-// ---- session -------------------------------------------------------------------------------
-
-const MAX_MESSAGE: usize = 2048;
-
-fn session(knob: u8, input: &[u8]) {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    let rt = RUNTIME
-        .get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a tokio runtime"));
-    let limits = Limits {
-        max_message_size: MAX_MESSAGE,
-        max_recipients: 3,
-        max_line_length: 128,
-        max_errors: 20,
-        command_timeout: Duration::from_secs(30),
-        data_timeout: Duration::from_secs(30),
-        ..Limits::default()
-    };
-    let handler = Arc::new(Fake::new());
-    let (reason, output) = rt.block_on(async {
-        let (client, server) = tokio::io::duplex(4096);
-        let (_stop, stopped) = tokio::sync::watch::channel(false);
-        let mut session = Session::new(server, Arc::clone(&handler), limits, stopped);
-        let tls = knob & 1 == 1;
-        if tls {
-            session = session.with_tls(acceptor());
-        }
-        let (mut from_server, mut to_server) = tokio::io::split(client);
-        let write = async {
-            for part in reads(knob, input) {
-                if to_server.write_all(part).await.is_err() {
-                    return;
-                }
-            }
-            let _ = to_server.shutdown().await;
-        };
-        let read = async {
-            let mut out = Vec::new();
-            let _ = from_server.read_to_end(&mut out).await;
-            out
-        };
-        let (reason, (), output) = tokio::join!(session.run(), write, read);
-        (reason, output)
-    });
-    let reason = reason.expect("the session ends without an I/O error");
-    let plaintext = match find(&output, b"220 2.0.0 Ready to start TLS\r\n") {
-        Some(at) => &output[..at + 30],
-        None => &output[..],
-    };
-    assert!(plaintext.starts_with(b"220 mx.pportal.io ESMTP\r\n"), "{:?}", String::from_utf8_lossy(plaintext));
-    // Reply by reply: a reply ends at a line whose fourth octet is not `-`.
-    let (mut reply_start, mut line_start) = (0, 0);
-    for (end, _) in plaintext.iter().enumerate().filter(|&(_, &b)| b == b'\n') {
-        let continued = plaintext.get(line_start + 3) == Some(&b'-') && line_start + 3 < end;
-        line_start = end + 1;
-        if !continued {
-            check_wire(&plaintext[reply_start..=end]);
-            reply_start = end + 1;
-        }
-    }
-    assert_eq!(reply_start, plaintext.len(), "the output ends inside a reply");
-    for size in handler.sizes.lock().expect("no poisoned lock").iter() {
-        assert!(*size <= MAX_MESSAGE, "a {size}-octet message reached the handler");
-    }
-    let _ = reason;
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// A `STARTTLS` acceptor with a self-signed pair made once per process (in a temporary
-/// directory that is removed again).
-fn acceptor() -> TlsAcceptor {
-    static ACCEPTOR: OnceLock<TlsAcceptor> = OnceLock::new();
-    ACCEPTOR
-        .get_or_init(|| {
-            let dir = std::env::temp_dir().join(format!("smtp_proto-fuzz-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).expect("a temporary directory");
-            let (cert, key, _) =
-                relay_server::tls::self_signed_pair(&dir, &["localhost".into()]).expect("a self-signed pair");
-            let acceptor = relay_server::tls::acceptor(&cert, &key).expect("the pair loads");
-            let _ = std::fs::remove_dir_all(&dir);
-            acceptor
-        })
-        .clone()
-}
-
-/// Accepts recipients at `pportal.io` (the destination is the local part's first octet, so a
-/// transaction can meet `452 4.5.3`), refuses `tempfail` temporarily and `nobody` permanently,
-/// and records the size of every message.
-struct Fake {
-    domains: RelayDomains,
-    sizes: Mutex<Vec<usize>>,
-}
-
-impl Fake {
-    fn new() -> Self {
-        Fake { domains: RelayDomains::new(["pportal.io"]).expect("a domain"), sizes: Mutex::new(Vec::new()) }
-    }
-}
-
-impl Handler for Fake {
-    fn domains(&self) -> &RelayDomains {
-        &self.domains
-    }
-
-    fn hostname(&self) -> &str {
-        "mx.pportal.io"
-    }
-
-    async fn check_rcpt(&self, _mail_from: Option<&Address>, rcpt: &Address) -> Result<Destination, Reply> {
-        if !self.domains.contains(rcpt.domain()) {
-            return Err(Reply::RELAY_DENIED);
-        }
-        match rcpt.local() {
-            "tempfail" => Err(Reply::TEMPORARY),
-            "nobody" => Err(Reply::UNKNOWN_USER),
-            local => Ok(Destination::new(local.get(..1).unwrap_or_default())),
-        }
-    }
-
-    async fn deliver(&self, _mail_from: Option<&Address>, rcpts: &[Address], data: &[u8]) -> Result<(), Reply> {
-        self.sizes.lock().expect("no poisoned lock").push(data.len());
-        match rcpts.first().map(Address::local) {
-            Some("hopfail") => Err(Reply::new(550, Some((5, 7, 1)), "refused")),
-            _ => Ok(()),
-        }
-    }
 }

@@ -43,13 +43,12 @@
 
 mod handler;
 mod limits;
-pub mod proto;
-mod reply;
+pub use relay_smtp::proto;
 mod server;
 mod session;
 
 pub use handler::{Destination, Handler, SessionInfo, TlsInfo};
 pub use limits::Limits;
-pub use reply::Reply;
+pub use relay_smtp::Reply;
 pub use server::{serve, serve_tls};
 pub use session::{CloseReason, Session};

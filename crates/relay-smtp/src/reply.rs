@@ -12,7 +12,7 @@
 //! status-code    = class "." subject "." detail             ; RFC 3463 §2
 //! ```
 //!
-//! Replies from the [`Handler`](super::Handler) (and from the engine, through
+//! Replies from the `Handler` (in `relay_server::smtp`) (and from the engine, through
 //! `From<relay_engine::Reply>`) go through the same writer, which makes multi-line replies from
 //! `\n` in the text and replaces every other control character with a space, so no text can
 //! inject a line into the session.
@@ -140,7 +140,7 @@ impl Reply {
     pub const NEEDS_SMTPUTF8: Reply =
         Reply::fixed(553, (5, 6, 7), "non-ASCII address needs the SMTPUTF8 parameter on MAIL FROM");
     /// 554 5.6.0: the message has a bare CR or LF; lines must end in CRLF (see
-    /// [`DataReceiver`](super::proto::DataReceiver)).
+    /// [`DataReceiver`](crate::proto::DataReceiver)).
     pub const BARE_LINE_ENDING: Reply =
         Reply::fixed(554, (5, 6, 0), "message contains a bare CR or LF; lines must end in CRLF");
 
@@ -236,7 +236,7 @@ impl Reply {
         (500..600).contains(&self.code)
     }
 
-    /// True for the 4xx and 5xx codes a [`Handler`](super::Handler) may refuse with. Anything
+    /// True for the 4xx and 5xx codes a `Handler` (in `relay_server::smtp`) may refuse with. Anything
     /// else from a handler's `Err` is a bug, and the session answers [`Reply::TEMPORARY`].
     #[must_use]
     pub fn is_refusal(&self) -> bool {

@@ -8,7 +8,7 @@
 //! command.
 //!
 //! - [`CommandReceiver`]: one command line at a time, with a line cap, parsed into a [`Command`]
-//!   or a [`CommandError`] that knows its [`Reply`](super::Reply).
+//!   or a [`CommandError`] that knows its [`Reply`](crate::Reply).
 //! - [`DataReceiver`]: the message after `DATA`: un-dot-stuffing, the end marker `CRLF.CRLF`
 //!   (also across reads), the size cap, and the bare-LF policy.
 //!
@@ -21,7 +21,7 @@
 //! - Message content is strict. The message ends only at `CRLF.CRLF`, so `LF.LF`, `LF.CRLF` and
 //!   `CRLF.LF` never end it (SMTP smuggling, CVE-2023-51764/51765/51766). A bare LF or a bare CR
 //!   anywhere in the content makes the whole message fail with
-//!   [`Reply::BARE_LINE_ENDING`](super::Reply::BARE_LINE_ENDING) (554 5.6.0), answered only at
+//!   [`Reply::BARE_LINE_ENDING`](crate::Reply::BARE_LINE_ENDING) (554 5.6.0), answered only at
 //!   the real end of the data so the session stays in step. This is what sendmail 8.18 does by
 //!   default; RFC 5321 §2.3.8 says lines end in CRLF and a receiver need not guess otherwise.
 //!
@@ -31,7 +31,7 @@
 //! to that; `SIZE=`, `BODY=8BITMIME` and `SMTPUTF8` on `MAIL FROM` with a 256-octet path fit in
 //! well under 1000 octets, so [`DEFAULT_MAX_LINE`] is 1000 (the limit RFC 5321 §4.5.3.1.6 sets
 //! for text lines). Longer lines are read to their end, discarded and answered with
-//! [`Reply::LINE_TOO_LONG`](super::Reply::LINE_TOO_LONG). Lines of message content have no cap
+//! [`Reply::LINE_TOO_LONG`](crate::Reply::LINE_TOO_LONG). Lines of message content have no cap
 //! of their own; the message size cap bounds them.
 
 mod command;

@@ -21,7 +21,7 @@ use core::fmt;
 
 use relay_engine::address::{Address, AddressError};
 
-use super::super::Reply;
+use crate::Reply;
 
 /// A parsed SMTP command.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use relay_engine::address::{Address, AddressError};
 
 use super::*;
-use crate::smtp::Reply;
+use crate::Reply;
 
 fn addr(s: &str) -> Address {
     Address::parse(s).unwrap()

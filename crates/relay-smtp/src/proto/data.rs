@@ -42,10 +42,10 @@ pub enum DataError {
 impl DataError {
     /// The reply for this error.
     #[must_use]
-    pub fn reply(&self) -> super::super::Reply {
+    pub fn reply(&self) -> crate::Reply {
         match self {
-            Self::TooBig { .. } => super::super::Reply::MESSAGE_TOO_BIG,
-            Self::BareLineEnding => super::super::Reply::BARE_LINE_ENDING,
+            Self::TooBig { .. } => crate::Reply::MESSAGE_TOO_BIG,
+            Self::BareLineEnding => crate::Reply::BARE_LINE_ENDING,
         }
     }
 }
