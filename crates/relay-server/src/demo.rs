@@ -29,7 +29,7 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     app::{App, AppError, os_rng},
     config::Config,
-    delivery::{NextHop, Smarthost},
+    delivery::{NextHop, Smarthost, TlsMode, TlsSettings},
     relay::RelayHandler,
     smtp::{self, Destination, Handler, Limits, Reply},
 };
@@ -122,12 +122,14 @@ pub async fn run(data_dir: Option<PathBuf>, serve: Option<SocketAddr>) -> Result
     store.create_alias(account, mailbox, &alias).await?;
     step(5, &format!("alias {alias} forwards to {USER}"));
 
-    let client = client(front_addr.to_string());
+    // The "external" sender's MTA insists on STARTTLS, verified against the demo's certificate.
+    let client = client(front_addr.to_string()).with_tls(TlsSettings::new(TlsMode::Required, Some(&cert))?);
     let hello = format!(
         "From: Bob Example <{CONTACT}>\r\nTo: <{alias}>\r\nSubject: Hello from the outside\r\nMessage-ID: <demo-1@example.org>\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\nHi! This went through the relay.\r\n"
     );
     client.deliver(CONTACT, alias.as_str(), hello.as_bytes()).await?;
+    say("sent over STARTTLS, the relay's certificate verified");
     let arrived = take_one(&maildir)?;
     let text = String::from_utf8_lossy(&arrived);
     check(text.contains("smime-type=enveloped-data"), "the forwarded message is S/MIME-encrypted")?;
