@@ -11,4 +11,4 @@
 pub mod proto;
 mod reply;
 
-pub use reply::Reply;
+pub use reply::{Reply, check_reply_wire};

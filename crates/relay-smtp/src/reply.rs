@@ -285,6 +285,45 @@ impl Reply {
     }
 }
 
+/// Checks that `wire` is one reply in RFC 5321 §4.2 wire form: lines of `ddd-text` and a last
+/// `ddd text` (or bare `ddd`), one code from 200 to 599 throughout, each line CRLF-terminated,
+/// without a CR inside and at most 512 octets with its CRLF. What a session writes, and what
+/// the fuzz target and the session tests check it against.
+///
+/// # Errors
+/// A description of the first line that breaks the form.
+pub fn check_reply_wire(wire: &[u8]) -> Result<(), String> {
+    let show = |l: &[u8]| String::from_utf8_lossy(l).into_owned();
+    let Some(body) = wire.strip_suffix(b"\r\n") else {
+        return Err(format!("reply does not end in CRLF: {:?}", show(wire)));
+    };
+    let lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+    for (i, raw) in lines.iter().enumerate() {
+        let last = i + 1 == lines.len();
+        let line =
+            if last { raw } else { raw.strip_suffix(b"\r").ok_or_else(|| format!("bare LF in {:?}", show(raw)))? };
+        if line.len() + 2 > 512 {
+            return Err(format!("reply line of {} octets", line.len()));
+        }
+        if line.contains(&b'\r') {
+            return Err(format!("CR inside a reply line: {:?}", show(line)));
+        }
+        let code = line.get(..3).filter(|c| c.iter().all(u8::is_ascii_digit));
+        let code = code.ok_or_else(|| format!("no reply code: {:?}", show(line)))?;
+        if code < b"200".as_slice() || code > b"599".as_slice() {
+            return Err(format!("reply code out of range: {:?}", show(line)));
+        }
+        if lines[0].get(..3) != Some(code) {
+            return Err(format!("two codes in one reply: {:?}", show(line)));
+        }
+        match (line.get(3), last) {
+            (None | Some(b' '), true) | (Some(b'-'), false) => {}
+            _ => return Err(format!("bad continuation or separator: {:?}", show(line))),
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Reply {
     /// The first line, as the client sees it, without CRLF: `550 5.1.1 no such user`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -316,12 +355,33 @@ mod tests {
                 None => assert_eq!(reply.code, 354, "{name}: only 354 goes without an enhanced code"),
             }
             assert!(!reply.text.is_empty() && reply.text.chars().all(|c| !c.is_control()), "{name}");
-            assert!(reply.to_wire().len() <= 512, "{name}");
+            check_reply_wire(&reply.to_wire()).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
         let mut names: Vec<_> = Reply::TABLE.iter().map(|(n, _)| n).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), Reply::TABLE.len());
+    }
+
+    #[test]
+    fn the_wire_check_refuses_what_is_not_one_reply() {
+        assert_eq!(check_reply_wire(b"250-first\r\n250 second\r\n"), Ok(()));
+        assert_eq!(check_reply_wire(b"354\r\n"), Ok(()));
+        for bad in [
+            &b"250 no crlf"[..],
+            b"250-open continuation\r\n",
+            b"250-a\r\n451 b\r\n",
+            b"250 a\r\n250 b\r\n",
+            b"25x text\r\n",
+            b"199 low\r\n",
+            b"250 bare\nlf\r\n",
+            b"250 cr\rinside\r\n",
+            b"250_sep\r\n",
+        ] {
+            assert!(check_reply_wire(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let long = [b"250 ".as_slice(), &[b'x'; 507], b"\r\n"].concat();
+        assert!(check_reply_wire(&long).is_err());
     }
 
     #[test]
