@@ -7,7 +7,7 @@ use pki_core::UnixTime;
 use relay_engine::{
     Engine, Envelope, Outcome,
     address::{Address, RelayDomains},
-    model::Disposition,
+    model::{Alias, ContactId, Disposition},
     store::Store,
 };
 
@@ -38,8 +38,19 @@ impl RelayHandler {
 
 /// What a recipient is.
 enum Target {
-    Alias,
-    ReverseAlias,
+    Alias(Alias),
+    ReverseAlias(ContactId),
+}
+
+impl Target {
+    /// The delivery destination: each alias and each contact is its own (the message is
+    /// rewritten for it).
+    fn destination(&self) -> Destination {
+        match self {
+            Target::Alias(alias) => Destination::new(format!("alias:{}", alias.id)),
+            Target::ReverseAlias(contact) => Destination::new(format!("contact:{contact}")),
+        }
+    }
 }
 
 fn now() -> UnixTime {
@@ -47,14 +58,14 @@ fn now() -> UnixTime {
 }
 
 impl RelayHandler {
-    async fn target(&self, rcpt: &Address) -> Result<Option<(Target, String)>, Reply> {
+    async fn target(&self, rcpt: &Address) -> Result<Option<Target>, Reply> {
         let norm = rcpt.normalized();
         let store = self.engine.store();
         if let Some(alias) = store.alias_by_address(&norm).await.map_err(|_| Reply::TEMPORARY)? {
-            return Ok(Some((Target::Alias, format!("alias:{}", alias.id))));
+            return Ok(Some(Target::Alias(alias)));
         }
         if let Some(contact) = store.contact_by_reverse_alias(&norm).await.map_err(|_| Reply::TEMPORARY)? {
-            return Ok(Some((Target::ReverseAlias, format!("contact:{}", contact.id))));
+            return Ok(Some(Target::ReverseAlias(contact.id)));
         }
         Ok(None)
     }
@@ -73,30 +84,25 @@ impl Handler for RelayHandler {
         if !self.domains().contains(rcpt.domain()) {
             return Err(Reply::RELAY_DENIED);
         }
-        if let Some(alias) =
-            self.engine.store().alias_by_address(&rcpt.normalized()).await.map_err(|_| Reply::TEMPORARY)?
-            && !alias.enabled
-            && alias.when_disabled == Disposition::Reject
-        {
+        match self.target(rcpt).await? {
             // A disabled alias that says so is refused here already, before any data is sent
             // (the engine refuses it again at DATA, should it change in between).
-            return Err(Reply::from(relay_engine::Reply::ALIAS_DISABLED));
-        }
-        match self.target(rcpt).await? {
-            // Each alias and each contact is its own delivery (the message is rewritten for it).
-            Some((_, key)) => Ok(Destination::new(key)),
+            Some(Target::Alias(alias)) if !alias.enabled && alias.when_disabled == Disposition::Reject => {
+                Err(Reply::from(relay_engine::Reply::ALIAS_DISABLED))
+            }
+            Some(target) => Ok(target.destination()),
             None => Err(Reply::UNKNOWN_USER),
         }
     }
 
     async fn deliver(&self, mail_from: Option<&Address>, rcpts: &[Address], data: &[u8]) -> Result<(), Reply> {
         let rcpt = rcpts.first().ok_or(Reply::NO_VALID_RECIPIENTS)?;
-        let Some((target, _)) = self.target(rcpt).await? else { return Err(Reply::UNKNOWN_USER) };
+        let Some(target) = self.target(rcpt).await? else { return Err(Reply::UNKNOWN_USER) };
         let env = Envelope { mail_from: mail_from.cloned(), rcpt: rcpt.clone() };
         let mut rng = os_rng().map_err(|_| Reply::TEMPORARY)?;
         let outcome = match target {
-            Target::Alias => self.engine.forward(data, &env, now(), &mut rng).await,
-            Target::ReverseAlias => self.engine.reply(data, &env, now(), &mut rng).await,
+            Target::Alias(_) => self.engine.forward(data, &env, now(), &mut rng).await,
+            Target::ReverseAlias(_) => self.engine.reply(data, &env, now(), &mut rng).await,
         };
         match outcome {
             Outcome::Deliver(d) => {
