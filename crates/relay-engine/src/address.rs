@@ -42,6 +42,7 @@ mod domains;
 mod error;
 mod parse;
 mod rcpt;
+mod scan;
 mod words;
 
 use core::fmt;
@@ -55,6 +56,7 @@ pub use alias::{
 };
 pub use domains::{RelayDomain, RelayDomains};
 pub use error::{AddressError, Component, LabelFault, LiteralFault};
+pub use scan::find_at_domains;
 pub use rcpt::{AliasKind, RESERVED, RcptClass, Role, classify, is_reserved, role};
 
 /// Longest local part, in octets (RFC 5321 §4.5.3.1.1).

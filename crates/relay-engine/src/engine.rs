@@ -1,7 +1,10 @@
 //! The engine: configuration, the store, the master key, the key pool, and what the two
 //! pipelines share (finding the active profile, issuing recipient certificates).
 
-use std::sync::Mutex;
+use std::sync::{
+    Mutex,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use der::{Decode, Encode};
 use pki_core::{
@@ -29,27 +32,59 @@ pub struct Config {
     pub recipient_key: KeyAlgorithm,
     /// Lifetime of recipient certificates, in days (cut at the intermediate's expiry).
     pub recipient_cert_days: u32,
+    /// Most contacts one forwarded message may create (its sender, To/Cc/Reply-To, relay
+    /// addresses in its content); addresses beyond are removed. At least 1.
+    pub max_new_contacts: usize,
 }
 
 impl Config {
     /// Defaults for `domains`.
     pub fn new(domains: RelayDomains) -> Self {
-        Config { domains, relay_id: "mailrelay".into(), recipient_key: KeyAlgorithm::Rsa2048, recipient_cert_days: 365 }
+        Config {
+            domains,
+            relay_id: "mailrelay".into(), recipient_key: KeyAlgorithm::Rsa2048,
+            recipient_cert_days: 365,
+            max_new_contacts: 20,
+        }
     }
 }
 
 /// Pre-generated keys for recipient certificates, so that a new contact does not wait for an
 /// RSA key generation. The server refills it in the background.
+///
+/// When the pool is empty, at most [`on_demand`](Self::with_on_demand) keys are generated at
+/// once by the messages that need them (default 1); a message that finds the pool empty and
+/// every such slot busy is deferred ([`EngineError::KeyPoolEmpty`], 451) instead of piling up
+/// key generations: a flood of new senders cannot take every CPU from everyone else.
 pub struct KeyPool {
     alg: KeyAlgorithm,
     keys: Mutex<Vec<PrivateKey>>,
     target: usize,
+    on_demand: usize,
+    generating: AtomicUsize,
+}
+
+/// Gives an on-demand generation slot back.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl KeyPool {
-    /// An empty pool that [`refill`](Self::refill) fills to `target` keys of `alg`.
+    /// An empty pool that [`refill_one`](Self::refill_one) fills to `target` keys of `alg`.
     pub fn new(alg: KeyAlgorithm, target: usize) -> Self {
-        KeyPool { alg, keys: Mutex::new(Vec::new()), target }
+        KeyPool { alg, keys: Mutex::new(Vec::new()), target, on_demand: 1, generating: AtomicUsize::new(0) }
+    }
+
+    /// How many keys messages may generate at once while the pool is empty (0: none, every
+    /// new contact waits for the refill).
+    #[must_use]
+    pub fn with_on_demand(mut self, slots: usize) -> Self {
+        self.on_demand = slots;
+        self
     }
 
     /// How many keys are waiting.
@@ -78,16 +113,22 @@ impl KeyPool {
         Ok(true)
     }
 
-    /// A pooled key, or a freshly generated one if the pool is empty.
+    /// A pooled key, or a freshly generated one if the pool is empty and an on-demand slot is
+    /// free.
     ///
     /// # Errors
-    /// If key generation fails.
-    pub fn take<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<PrivateKey, pki_core::Error> {
-        let pooled = self.keys.lock().ok().and_then(|mut k| k.pop());
-        match pooled {
-            Some(k) => Ok(k),
-            None => PrivateKey::generate(self.alg, rng),
+    /// [`EngineError::KeyPoolEmpty`] if the pool is empty and every slot busy; a crypto error
+    /// if key generation fails.
+    pub fn take<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<PrivateKey, EngineError> {
+        if let Some(k) = self.keys.lock().ok().and_then(|mut k| k.pop()) {
+            return Ok(k);
         }
+        let taken = self.generating.fetch_add(1, Ordering::AcqRel);
+        let _slot = Slot(&self.generating);
+        if taken >= self.on_demand {
+            return Err(EngineError::KeyPoolEmpty);
+        }
+        Ok(PrivateKey::generate(self.alg, rng)?)
     }
 }
 
@@ -104,6 +145,23 @@ pub enum EngineError {
     Seal,
     /// Stored data is unusable (a profile without its intermediate, ...).
     Inconsistent(&'static str),
+    /// A new recipient certificate needs a key, the pool is empty and every on-demand slot is
+    /// busy.
+    KeyPoolEmpty,
+}
+
+impl EngineError {
+    /// The typed reason a message deferred by this error is logged and counted under.
+    pub fn defer_reason(&self) -> crate::outcome::DeferReason {
+        use crate::outcome::DeferReason;
+        match self {
+            EngineError::Store(_) => DeferReason::Store,
+            EngineError::Crypto(_) => DeferReason::Crypto,
+            EngineError::Seal => DeferReason::Seal,
+            EngineError::Inconsistent(_) => DeferReason::Inconsistent,
+            EngineError::KeyPoolEmpty => DeferReason::KeyPoolEmpty,
+        }
+    }
 }
 
 impl core::fmt::Display for EngineError {
@@ -113,6 +171,7 @@ impl core::fmt::Display for EngineError {
             EngineError::Crypto(e) => write!(f, "crypto: {e}"),
             EngineError::Seal => f.write_str("sealed key cannot be opened"),
             EngineError::Inconsistent(m) => write!(f, "inconsistent data: {m}"),
+            EngineError::KeyPoolEmpty => f.write_str("key pool empty and every on-demand slot busy"),
         }
     }
 }
@@ -143,6 +202,7 @@ pub struct Engine<S> {
     pub(crate) config: Config,
     pub(crate) master: MasterKey,
     pub(crate) pool: KeyPool,
+    pub(crate) ids: crate::msgid::IdMapper,
 }
 
 /// An active profile, parsed and ready to use.
@@ -155,7 +215,8 @@ pub(crate) struct ActiveProfile {
 impl<S: Store> Engine<S> {
     /// An engine. `pool` should hold keys of `config.recipient_key`.
     pub fn new(store: S, config: Config, master: MasterKey, pool: KeyPool) -> Self {
-        Engine { store, config, master, pool }
+        let ids = crate::msgid::IdMapper::new(&master);
+        Engine { store, config, master, pool, ids }
     }
 
     /// The store.

@@ -2,11 +2,19 @@
 //! certificate and encrypted to the owner's end-entity certificate.
 //!
 //! ```text
-//! parse → find alias (disabled?) → loop checks → contact + reverse alias (blocked?)
-//!       → profile? ─ active ─→ rewrite headers, sign entity, encrypt → deliver
+//! parse → find alias (disabled?) → loop? (drop) → contact + reverse alias (blocked?)
+//!       → profile? ─ active ─→ rewrite headers and relay addresses, sign entity, encrypt → deliver
 //!                 ├ none, strict → 550
-//!                 └ none → rewrite headers → deliver plaintext
+//!                 └ none → rewrite headers and relay addresses → deliver plaintext
 //! ```
+//!
+//! **Relay addresses.** Every address at a relay domain that the owner could see or answer,
+//! other than the alias the mail was sent to, is replaced by a reverse alias of this alias
+//! (another account's alias in `Reply-To` or `Cc` would otherwise receive the owner's reply
+//! from their real address): in `From`, `To`, `Cc` and `Reply-To`, and in the entity itself,
+//! where nested `message/rfc822` headers and text bodies show them. `Sender`, `Resent-*` and
+//! `Disposition-Notification-To` are not kept at all. One message creates at most
+//! [`Config::max_new_contacts`](crate::Config) contacts; addresses beyond that are removed.
 //! Already encrypted mail (S/MIME enveloped/authEnveloped, PGP/MIME, inline PGP) keeps its body
 //! untouched; only the outer headers are rewritten. With an active profile every failure is a
 //! temporary reject, never plaintext.
@@ -36,6 +44,16 @@ pub struct Envelope {
     pub mail_from: Option<Address>,
     /// The one `RCPT TO` this pipeline handles.
     pub rcpt: Address,
+    /// The mailbox the client authenticated as with SMTP AUTH on the submission listener, if
+    /// it did (an app password of that mailbox).
+    pub auth: Option<Address>,
+}
+
+impl Envelope {
+    /// An envelope without SMTP AUTH.
+    pub fn new(mail_from: Option<Address>, rcpt: Address) -> Self {
+        Envelope { mail_from, rcpt, auth: None }
+    }
 }
 
 /// The header the relay adds to everything it forwards; finding it again means a loop.
@@ -55,24 +73,39 @@ impl<S: Store> Engine<S> {
         now: UnixTime,
         rng: &mut R,
     ) -> Outcome {
-        match self.forward_inner(data, env, now, rng).await {
+        match self.store.alias_by_address(&env.rcpt.normalized()).await {
+            Ok(Some(alias)) => self.forward_to(&alias, data, env, now, rng).await,
+            Ok(None) => Outcome::Reject(Reply::NO_SUCH_USER),
+            Err(e) => Outcome::Defer(EngineError::from(e).defer_reason()),
+        }
+    }
+
+    /// Runs the forward pipeline for `alias`, found at `RCPT` time (no second lookup).
+    pub async fn forward_to<R: CryptoRng + ?Sized>(
+        &self,
+        alias: &Alias,
+        data: &[u8],
+        env: &Envelope,
+        now: UnixTime,
+        rng: &mut R,
+    ) -> Outcome {
+        match self.forward_inner(alias, data, env, now, rng).await {
             Ok(outcome) => outcome,
-            Err(_) => Outcome::Reject(Reply::TEMPORARY),
+            Err(e) => Outcome::Defer(e.defer_reason()),
         }
     }
 
     async fn forward_inner<R: CryptoRng + ?Sized>(
         &self,
+        alias: &Alias,
         data: &[u8],
         env: &Envelope,
         now: UnixTime,
         rng: &mut R,
     ) -> Result<Outcome, EngineError> {
-        let Some(alias) = self.store.alias_by_address(&env.rcpt.normalized()).await? else {
-            return Ok(Outcome::Reject(Reply::NO_SUCH_USER));
-        };
         if !alias.enabled {
-            return Ok(disposition(alias.when_disabled, DropReason::AliasDisabled, Reply::ALIAS_DISABLED));
+            // Refused exactly like an alias that does not exist.
+            return Ok(disposition(alias.when_disabled, DropReason::AliasDisabled, Reply::NO_SUCH_USER));
         }
         let Some(msg) = MessageParser::default().parse(data).filter(|m| !m.headers().is_empty()) else {
             return Ok(Outcome::Reject(Reply::UNPARSEABLE));
@@ -80,13 +113,19 @@ impl<S: Store> Engine<S> {
         let Some(mailbox) = self.store.mailbox(alias.mailbox).await? else {
             return Err(EngineError::Inconsistent("alias without its mailbox"));
         };
-        if self.is_loop(&msg, env, &mailbox.address) {
-            return Ok(Outcome::Reject(Reply::LOOP));
+        // A message that already went through this relay is accepted and dropped. Mail from the
+        // owner's own address is forwarded like anyone's: answering it differently would tell a
+        // guesser which address owns the alias.
+        if self.is_loop(&msg) {
+            return Ok(Outcome::Drop(DropReason::Loop));
         }
         let Some((sender, name)) = sender_of(&msg, env) else {
             return Ok(Outcome::Reject(Reply::UNPARSEABLE));
         };
-        let contact = self.contact_for(&alias, &sender, name.as_deref(), rng).await?;
+        let mut budget = NewContacts(self.config.max_new_contacts);
+        let Some(contact) = self.contact_within(alias, &sender, name.as_deref(), &mut budget, rng).await? else {
+            return Err(EngineError::Inconsistent("no room for the sender's contact"));
+        };
         if let Some(d) = contact.blocked {
             return Ok(disposition(d, DropReason::ContactBlocked, Reply::BLOCKED));
         }
@@ -94,14 +133,17 @@ impl<S: Store> Engine<S> {
             self.store.account(alias.account).await?.ok_or(EngineError::Inconsistent("alias without account"))?;
         let active = self.active_profile(alias.account).await?;
         let already_encrypted = is_encrypted(&msg, data);
-        let ctx = Rewrite { msg: &msg, raw: data, alias: &alias, contact: &contact };
+        let ctx = Rewrite { msg: &msg, raw: data, alias, contact: &contact };
         let (outer, encrypted) = match (&active, already_encrypted) {
-            (_, true) => (self.outer_headers(&ctx, FORWARD_KEEP, rng).await?, true),
-            (Some(_), false) => (self.outer_headers(&ctx, FORWARD_ENCRYPTED_OUTER, rng).await?, true),
+            (_, true) => (self.outer_headers(&ctx, FORWARD_KEEP, &mut budget, rng).await?, true),
+            (Some(_), false) => (self.outer_headers(&ctx, FORWARD_ENCRYPTED_OUTER, &mut budget, rng).await?, true),
             (None, false) if account.strict => return Ok(Outcome::Reject(Reply::STRICT_NO_PROFILE)),
-            (None, false) => (self.outer_headers(&ctx, FORWARD_KEEP, rng).await?, false),
+            (None, false) => (self.outer_headers(&ctx, FORWARD_KEEP, &mut budget, rng).await?, false),
         };
         let entity = original_entity(&msg, data);
+        // Encrypted content cannot be read, so it cannot be rewritten: it passes as it is.
+        let entity =
+            if already_encrypted { entity } else { self.rewrite_relay_addresses(alias, entity, &mut budget, rng).await? };
         let body = match (&active, already_encrypted) {
             (Some(active), false) => self.protect(&entity, alias.account, active, &contact, now, rng).await?,
             // SMTP carries CRLF lines: bare LFs of a stored or LF-only input become CRLF.
@@ -114,6 +156,9 @@ impl<S: Store> Engine<S> {
             rcpt: mailbox.address,
             data: out,
             encrypted,
+            account: alias.account,
+            alias: alias.id,
+            contact: Some(contact.id),
         }))
     }
 
@@ -136,16 +181,81 @@ impl<S: Store> Engine<S> {
         Ok(smime::encrypt_entity(&signed, &recipients, ContentCipher::default(), rng)?)
     }
 
-    fn is_loop(&self, msg: &Message<'_>, env: &Envelope, owner: &Address) -> bool {
+    /// Did this message already pass through this relay (its loop header), or through too
+    /// many hops? Nothing about the sender counts: the same answer for every sender.
+    fn is_loop(&self, msg: &Message<'_>) -> bool {
         let ours = msg.headers_raw().any(|(name, value)| {
             name.eq_ignore_ascii_case(LOOP_HEADER) && value.trim().eq_ignore_ascii_case(&self.config.relay_id)
         });
         let hops = msg.headers_raw().filter(|(name, _)| name.eq_ignore_ascii_case("received")).count();
-        // Mail from the relay itself: an envelope sender at one of our domains.
-        let from_relay = env.mail_from.as_ref().is_some_and(|a| self.config.domains.contains(a.domain()));
-        // The owner's own mailbox writing to the alias would come straight back to it.
-        let from_owner = env.mail_from.as_ref().is_some_and(|a| a.normalized() == owner.normalized());
-        ours || hops > MAX_HOPS || from_relay || from_owner
+        ours || hops > MAX_HOPS
+    }
+
+    /// The contact for `external` at `alias`, if it exists or `budget` allows a new one.
+    async fn contact_within<R: CryptoRng + ?Sized>(
+        &self,
+        alias: &Alias,
+        external: &Address,
+        name: Option<&str>,
+        budget: &mut NewContacts,
+        rng: &mut R,
+    ) -> Result<Option<Contact>, EngineError> {
+        if let Some(c) = self.store.contact_for(alias.id, &external.normalized()).await? {
+            return Ok(Some(c));
+        }
+        if budget.0 == 0 {
+            return Ok(None);
+        }
+        budget.0 -= 1;
+        Ok(Some(self.contact_for(alias, external, name, rng).await?))
+    }
+
+    /// What a relay address other than the alias becomes: the reverse alias it already is (of a
+    /// contact of this alias), or the reverse alias of a new contact for it; `None` if the
+    /// budget is spent.
+    async fn relay_address_replacement<R: CryptoRng + ?Sized>(
+        &self,
+        alias: &Alias,
+        addr: &Address,
+        budget: &mut NewContacts,
+        rng: &mut R,
+    ) -> Result<Option<Contact>, EngineError> {
+        if let Some(c) = self.store.contact_by_reverse_alias(&addr.normalized()).await? {
+            if c.alias == alias.id {
+                return Ok(Some(c));
+            }
+        }
+        self.contact_within(alias, addr, None, budget, rng).await
+    }
+
+    /// Replaces every address at a relay domain in the entity (nested message headers, text
+    /// bodies), other than the alias, with a reverse alias of this alias.
+    async fn rewrite_relay_addresses<R: CryptoRng + ?Sized>(
+        &self,
+        alias: &Alias,
+        entity: Vec<u8>,
+        budget: &mut NewContacts,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, EngineError> {
+        let found = crate::address::find_at_domains(&entity, &self.config.domains);
+        if found.iter().all(|(_, a)| a.normalized() == alias.address.normalized()) {
+            return Ok(entity);
+        }
+        let mut out = Vec::with_capacity(entity.len() + 64);
+        let mut last = 0;
+        for (range, addr) in found {
+            if addr.normalized() == alias.address.normalized() {
+                continue;
+            }
+            out.extend_from_slice(&entity[last..range.start]);
+            match self.relay_address_replacement(alias, &addr, budget, rng).await? {
+                Some(c) => out.extend_from_slice(c.reverse_alias.as_str().as_bytes()),
+                None => out.extend_from_slice(REMOVED_ADDRESS.as_bytes()),
+            }
+            last = range.end;
+        }
+        out.extend_from_slice(&entity[last..]);
+        Ok(out)
     }
 
     /// The rewritten top-level header block (without the entity's Content-* fields).
@@ -153,10 +263,11 @@ impl<S: Store> Engine<S> {
         &self,
         ctx: &Rewrite<'_>,
         keep: &[&str],
+        budget: &mut NewContacts,
         rng: &mut R,
     ) -> Result<Vec<u8>, EngineError> {
         let mut out = Vec::with_capacity(1024);
-        let sender_text = format_name(ctx.contact.display_name.as_deref(), &ctx.contact.external);
+        let sender_text = self.format_name(ctx.contact.display_name.as_deref(), &ctx.contact.external);
         headers::push_field(
             &mut out,
             "From",
@@ -164,7 +275,7 @@ impl<S: Store> Engine<S> {
         );
         for (field, name) in [(ctx.msg.to(), "To"), (ctx.msg.cc(), "Cc"), (ctx.msg.reply_to(), "Reply-To")] {
             if let Some(list) = field {
-                let rewritten = self.rewrite_list(ctx.alias, list, rng).await?;
+                let rewritten = self.rewrite_list(ctx.alias, list, budget, rng).await?;
                 if !rewritten.is_empty() {
                     headers::push_field(&mut out, name, &rewritten.join(",\r\n "));
                 }
@@ -175,41 +286,92 @@ impl<S: Store> Engine<S> {
         }
         let mut has_mime_version = false;
         for f in headers::raw_fields(ctx.msg, ctx.raw) {
-            if keep.contains(&f.name.as_str()) {
-                has_mime_version |= f.name == "mime-version";
-                headers::push_raw(&mut out, f.bytes);
+            if !keep.contains(&f.name.as_str()) {
+                continue;
             }
+            has_mime_version |= f.name == "mime-version";
+            // The owner's message identifiers that replies hid (crate::msgid) come back, so
+            // that the owner's client threads the answer under its own message.
+            if matches!(f.name.as_str(), "in-reply-to" | "references") {
+                let value = headers::field_value(f.bytes);
+                let mut revealed = false;
+                let mapped = crate::msgid::map_ids(&value, |id| {
+                    let r = self.ids.reveal(id, &self.config.domains);
+                    revealed |= r.is_some();
+                    r
+                });
+                if revealed {
+                    let name = if f.name == "references" { "References" } else { "In-Reply-To" };
+                    headers::push_field(&mut out, name, &mapped);
+                    continue;
+                }
+            }
+            headers::push_raw(&mut out, f.bytes);
         }
         if !has_mime_version {
             headers::push_field(&mut out, "MIME-Version", "1.0");
         }
-        headers::push_field(&mut out, ORIGINAL_FROM_HEADER, &format!("<{}>", ctx.contact.external.as_str()));
+        if !self.config.domains.contains(ctx.contact.external.domain()) {
+            headers::push_field(&mut out, ORIGINAL_FROM_HEADER, &format!("<{}>", ctx.contact.external.as_str()));
+        }
         headers::push_field(&mut out, LOOP_HEADER, &self.config.relay_id);
         Ok(out)
     }
 
-    /// Rewrites an address list: the alias stays, relay addresses stay, every other address
-    /// becomes its contact's reverse alias (the contact is created if new).
+    /// Rewrites an address list: the alias stays, every other address (relay addresses
+    /// included) becomes its contact's reverse alias (the contact is created if new, within the
+    /// budget; beyond it the address is removed).
     async fn rewrite_list<R: CryptoRng + ?Sized>(
         &self,
         alias: &Alias,
         list: &mail_parser::Address<'_>,
+        budget: &mut NewContacts,
         rng: &mut R,
     ) -> Result<Vec<String>, EngineError> {
         let mut out = Vec::new();
         for addr in list.iter() {
             let Some(Ok(a)) = addr.address.as_deref().map(Address::parse) else { continue };
             let name = addr.name.as_deref();
-            if a.normalized() == alias.address.normalized() || self.config.domains.contains(a.domain()) {
+            if a.normalized() == alias.address.normalized() {
                 out.push(headers::mailbox(name, a.as_str()));
                 continue;
             }
-            let contact = self.contact_for(alias, &a, name, rng).await?;
-            out.push(headers::mailbox(Some(&format_name(name, &a)), contact.reverse_alias.as_str()));
+            let contact = if self.config.domains.contains(a.domain()) {
+                self.relay_address_replacement(alias, &a, budget, rng).await?
+            } else {
+                self.contact_within(alias, &a, name, budget, rng).await?
+            };
+            if let Some(contact) = contact {
+                out.push(headers::mailbox(Some(&self.format_name(name, &a)), contact.reverse_alias.as_str()));
+            }
         }
         Ok(out)
     }
+
+    /// `Name (sender@domain)`, or just the address; a relay address is never shown (only the
+    /// name, or nothing).
+    fn format_name(&self, name: Option<&str>, addr: &Address) -> String {
+        let name = name.map(str::trim).filter(|n| {
+            !n.is_empty()
+                && !n.eq_ignore_ascii_case(addr.as_str())
+                && crate::address::find_at_domains(n.as_bytes(), &self.config.domains).is_empty()
+        });
+        if self.config.domains.contains(addr.domain()) {
+            return name.unwrap_or("").to_owned();
+        }
+        match name {
+            Some(n) => format!("{n} ({})", addr.as_str()),
+            None => addr.as_str().to_owned(),
+        }
+    }
 }
+
+/// What a relay address beyond the budget of new contacts becomes in the entity: an address
+/// at the reserved `.invalid` domain (RFC 2606), which nothing can deliver to.
+pub const REMOVED_ADDRESS: &str = "address-removed@relay.invalid";
+
+/// How many more contacts this message may create.
+struct NewContacts(usize);
 
 struct Rewrite<'a> {
     msg: &'a Message<'a>,
@@ -222,14 +384,6 @@ fn disposition(d: Disposition, reason: DropReason, reject: Reply) -> Outcome {
     match d {
         Disposition::Drop => Outcome::Drop(reason),
         Disposition::Reject => Outcome::Reject(reject),
-    }
-}
-
-/// `Name (sender@domain)`, or just the address.
-fn format_name(name: Option<&str>, addr: &Address) -> String {
-    match name.map(str::trim).filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case(addr.as_str())) {
-        Some(n) => format!("{n} ({})", addr.as_str()),
-        None => addr.as_str().to_owned(),
     }
 }
 

@@ -28,6 +28,12 @@ pub(crate) fn part_fields<'a>(part: &MessagePart<'_>, raw: &'a [u8]) -> Vec<RawF
         .collect()
 }
 
+/// The value of a raw field (after the colon), lossily decoded.
+pub(crate) fn field_value(bytes: &[u8]) -> String {
+    let start = bytes.iter().position(|b| *b == b':').map_or(0, |c| c + 1);
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
+}
+
 /// The body of the top-level part, raw.
 pub(crate) fn raw_body<'a>(msg: &Message<'_>, raw: &'a [u8]) -> &'a [u8] {
     let start = usize::try_from(msg.root_part().offset_body).unwrap_or(raw.len());

@@ -16,6 +16,7 @@ pub mod forward;
 mod headers;
 pub mod memory;
 pub mod model;
+pub mod msgid;
 pub mod outcome;
 pub mod profile;
 pub mod reply;
@@ -26,4 +27,4 @@ pub mod testkit;
 
 pub use engine::{Config, Engine, EngineError, KeyPool};
 pub use forward::Envelope;
-pub use outcome::{Delivery, DropReason, Outcome, Reply};
+pub use outcome::{DeferReason, Delivery, DropReason, Outcome, RefusalReason, Reply};

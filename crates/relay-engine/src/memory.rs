@@ -54,8 +54,32 @@ impl MemoryStore {
     pub fn create_account(&self, strict: bool) -> StoreResult<AccountId> {
         let mut t = self.lock()?;
         let id = AccountId(t.id());
-        t.accounts.push(Account { id, strict });
+        t.accounts.push(Account { id, strict, reply_auth: crate::model::ReplyAuth::Strong });
         Ok(id)
+    }
+
+    /// Sets what authorises replies for an account.
+    ///
+    /// # Errors
+    /// Only if the lock is poisoned.
+    pub fn set_reply_auth(&self, account: AccountId, reply_auth: crate::model::ReplyAuth) -> StoreResult<()> {
+        let mut t = self.lock()?;
+        for a in t.accounts.iter_mut().filter(|a| a.id == account) {
+            a.reply_auth = reply_auth;
+        }
+        Ok(())
+    }
+
+    /// Sets the display name replies from an alias carry.
+    ///
+    /// # Errors
+    /// Only if the lock is poisoned.
+    pub fn set_alias_display_name(&self, alias: AliasId, name: Option<String>) -> StoreResult<()> {
+        let mut t = self.lock()?;
+        for a in t.aliases.iter_mut().filter(|a| a.id == alias) {
+            a.display_name = name.clone();
+        }
+        Ok(())
     }
 
     /// Adds a mailbox to an account.
@@ -82,7 +106,15 @@ impl MemoryStore {
             .map(|m| m.account)
             .ok_or_else(|| StoreError::Inconsistent("no such mailbox".into()))?;
         let id = AliasId(t.id());
-        t.aliases.push(Alias { id, account, mailbox, address, enabled: true, when_disabled: Disposition::Drop });
+        t.aliases.push(Alias {
+            id,
+            account,
+            mailbox,
+            address,
+            enabled: true,
+            when_disabled: Disposition::Drop,
+            display_name: None,
+        });
         Ok(id)
     }
 

@@ -47,6 +47,22 @@ pub struct Account {
     /// Strict mode: mail is refused while the account has no active S/MIME profile, so that
     /// nothing ever reaches the mailbox in plaintext.
     pub strict: bool,
+    /// What proves that a reply to a reverse alias comes from the owner.
+    pub reply_auth: ReplyAuth,
+}
+
+/// What authorises a reply to a reverse alias, besides the two proofs every account accepts:
+/// an S/MIME signature by one of the owner's end-entity certificates, and SMTP AUTH on the
+/// submission listener with an app password of a verified mailbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReplyAuth {
+    /// Only those two proofs (the default).
+    #[default]
+    Strong,
+    /// Also an envelope sender and `From` that are verified mailboxes of the account. Opt-in,
+    /// and **spoofable**: anyone who knows the owner's address and a reverse alias can write
+    /// them, so a forger could send as the alias.
+    Envelope,
 }
 
 /// A real mailbox of an account, to which aliases forward.
@@ -87,6 +103,9 @@ pub struct Alias {
     pub enabled: bool,
     /// What to do with mail while disabled.
     pub when_disabled: Disposition,
+    /// The display name replies from this alias carry (`None`: the bare address). The owner's
+    /// own display name never leaves.
+    pub display_name: Option<String>,
 }
 
 /// One external address in touch with one alias.
@@ -183,15 +202,34 @@ pub enum Event {
         /// When.
         at: UnixTime,
     },
-    /// A message to a reverse alias came from someone who is not a verified mailbox of the
-    /// account, and was refused.
-    UnauthorizedReply {
+    /// A message to a reverse alias of this account was refused. The sender got one answer
+    /// for every reason ([`crate::outcome::Reply::REPLY_REFUSED`]); the reason is only here.
+    ReplyRefused {
         /// The account.
         account: AccountId,
         /// The contact it was addressed to.
         contact: ContactId,
-        /// The envelope sender, as given.
+        /// The envelope sender, as given (empty for `<>`).
         sender: String,
+        /// Why: a [`crate::outcome::RefusalReason`] name (`unauthorized`, `undecryptable`, …).
+        reason: String,
+        /// When.
+        at: UnixTime,
+    },
+    /// The next hop refused or deferred a message of this account. The sender was given a
+    /// generic text with the code; the next hop's own words, which may name the provider, are
+    /// only here.
+    NextHopRefused {
+        /// The account.
+        account: AccountId,
+        /// The alias (forward) or the contact (reply) the message was for.
+        alias: AliasId,
+        /// The contact, for a reply.
+        contact: Option<ContactId>,
+        /// The next hop's reply code.
+        code: u16,
+        /// The next hop's text, with the owner's address replaced by the alias.
+        text: String,
         /// When.
         at: UnixTime,
     },

@@ -2,7 +2,10 @@
 
 use std::borrow::Cow;
 
-use crate::address::Address;
+use crate::{
+    address::Address,
+    model::{AccountId, AliasId, ContactId},
+};
 
 /// An SMTP reply: code, enhanced status code (RFC 3463) and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,38 +23,27 @@ impl Reply {
         Reply { code, enhanced, text: Cow::Borrowed(text) }
     }
 
-    /// 550 5.1.1: no such alias.
+    /// 550 5.1.1: no such alias. A disabled alias set to reject answers exactly this too, so
+    /// that a guesser cannot tell an alias that exists from one that never did.
     pub const NO_SUCH_USER: Reply = Reply::fixed(550, (5, 1, 1), "no such user");
-    /// 550 5.1.1: the alias is closed (disabled, set to reject).
-    pub const ALIAS_DISABLED: Reply = Reply::fixed(550, (5, 1, 1), "this address no longer accepts mail");
-    /// 550 5.7.1: the recipient does not accept mail from this sender (blocked contact).
+    /// 550 5.7.1: the recipient does not accept mail from this sender (blocked contact, set to
+    /// reject). Only a contact that already wrote to the alias can get it.
     pub const BLOCKED: Reply = Reply::fixed(550, (5, 7, 1), "the recipient does not accept mail from you");
     /// 554 5.6.0: the message cannot be parsed at all.
     pub const UNPARSEABLE: Reply = Reply::fixed(554, (5, 6, 0), "message cannot be parsed");
-    /// 554 5.4.6: a mail loop.
-    pub const LOOP: Reply = Reply::fixed(554, (5, 4, 6), "mail loop detected");
     /// 550 5.7.1: a strict account has no valid S/MIME profile, so nothing can be delivered.
     pub const STRICT_NO_PROFILE: Reply =
         Reply::fixed(550, (5, 7, 1), "the recipient accepts only encrypted delivery, which is not set up");
     /// 451 4.3.0: a temporary failure on our side (database, crypto); the sender retries.
     pub const TEMPORARY: Reply = Reply::fixed(451, (4, 3, 0), "temporary failure, please try again later");
-    /// 550 5.7.1: a reply from someone who is not a verified mailbox of the alias's owner.
-    pub const NOT_AUTHORIZED: Reply =
-        Reply::fixed(550, (5, 7, 1), "you are not allowed to send from this alias; use your verified mailbox");
-    /// 550 5.1.1: a reply addresses someone who is not a contact of this alias.
-    pub const UNKNOWN_RECIPIENT_IN_REPLY: Reply = Reply::fixed(
+    /// 550 5.7.1: every refusal of a message to a reverse alias, whatever the reason (not the
+    /// owner, cannot be decrypted, bad padding, cannot be scrubbed, …): one code and one text,
+    /// so that the answer is no oracle. The reason goes to the owner's event log.
+    pub const REPLY_REFUSED: Reply = Reply::fixed(
         550,
-        (5, 1, 1),
-        "the reply is addressed to someone who is not a contact of this alias; write to their reverse alias",
+        (5, 7, 1),
+        "message refused; if this is your alias, the reason is in your account's event log",
     );
-    /// 550 5.7.5: an encrypted reply that none of the account's recipient keys opens.
-    pub const CANNOT_DECRYPT: Reply =
-        Reply::fixed(550, (5, 7, 5), "the message is encrypted to a certificate this relay does not hold");
-    /// 550 5.7.0: the real address could not be removed from the reply; it is not sent.
-    pub const WOULD_LEAK: Reply =
-        Reply::fixed(550, (5, 7, 0), "your address could not be removed from the message; it was not sent");
-    /// 550 5.6.0: the reply's MIME structure could not be processed.
-    pub const BAD_REPLY_MIME: Reply = Reply::fixed(550, (5, 6, 0), "the message structure cannot be processed");
 
     /// True for 4xx replies.
     pub fn is_temporary(&self) -> bool {
@@ -77,15 +69,81 @@ pub struct Delivery {
     pub data: Vec<u8>,
     /// Whether the body is S/MIME-encrypted (or was already encrypted and passed through).
     pub encrypted: bool,
+    /// The account it belongs to (for the owner's event log).
+    pub account: AccountId,
+    /// The alias it was sent to or from.
+    pub alias: AliasId,
+    /// The contact it came from or goes to.
+    pub contact: Option<ContactId>,
 }
 
 /// Why a message was accepted and discarded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DropReason {
+    /// The message already went through this relay (its loop header, or too many hops).
+    Loop,
     /// The alias is disabled and set to drop.
     AliasDisabled,
     /// The contact is blocked and set to drop.
     ContactBlocked,
+}
+
+/// Why a message to a reverse alias was refused. The sender always gets
+/// [`Reply::REPLY_REFUSED`]; the reason goes to the owner's event log and the relay's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefusalReason {
+    /// No proof that the owner sent it (signature, submission AUTH, or the opt-in envelope
+    /// check).
+    Unauthorized,
+    /// Encrypted, but none of the contact's recipient keys opens it (or it is corrupt).
+    Undecryptable,
+    /// Its MIME structure cannot be parsed or scrubbed.
+    BadMime,
+    /// The real address sits where it cannot be removed.
+    WouldLeak,
+    /// It is addressed to someone who is not a contact of the alias.
+    UnknownRecipient,
+}
+
+impl RefusalReason {
+    /// The reason's name in logs, metrics and the event log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalReason::Unauthorized => "unauthorized",
+            RefusalReason::Undecryptable => "undecryptable",
+            RefusalReason::BadMime => "bad_mime",
+            RefusalReason::WouldLeak => "would_leak",
+            RefusalReason::UnknownRecipient => "unknown_recipient",
+        }
+    }
+}
+
+/// Why a message was deferred (451): an internal failure, never the sender's doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeferReason {
+    /// The store failed.
+    Store,
+    /// A certificate, key or CMS operation failed.
+    Crypto,
+    /// A sealed key could not be opened.
+    Seal,
+    /// Stored data is unusable.
+    Inconsistent,
+    /// No pre-generated key was waiting for a new recipient certificate.
+    KeyPoolEmpty,
+}
+
+impl DeferReason {
+    /// The reason's name in logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeferReason::Store => "store",
+            DeferReason::Crypto => "crypto",
+            DeferReason::Seal => "seal",
+            DeferReason::Inconsistent => "inconsistent",
+            DeferReason::KeyPoolEmpty => "key_pool_empty",
+        }
+    }
 }
 
 /// A pipeline's decision.
@@ -95,6 +153,22 @@ pub enum Outcome {
     Deliver(Delivery),
     /// Answer with this reply.
     Reject(Reply),
+    /// A message to a reverse alias, refused: answer [`Reply::REPLY_REFUSED`].
+    Refuse(RefusalReason),
+    /// An internal failure: answer [`Reply::TEMPORARY`].
+    Defer(DeferReason),
     /// Answer 250 and discard.
     Drop(DropReason),
+}
+
+impl Outcome {
+    /// The reply for a refusal or a deferral; `None` for delivery and drops.
+    pub fn reply(&self) -> Option<Reply> {
+        match self {
+            Outcome::Reject(r) => Some(r.clone()),
+            Outcome::Refuse(_) => Some(Reply::REPLY_REFUSED),
+            Outcome::Defer(_) => Some(Reply::TEMPORARY),
+            Outcome::Deliver(_) | Outcome::Drop(_) => None,
+        }
+    }
 }

@@ -2,11 +2,17 @@
 //! contact from the alias, with nothing left that would reveal the owner's real address.
 //!
 //! ```text
-//! find contact → authorise (verified mailbox; an S/MIME signature by the owner's certificate
-//! is recorded as strong proof) → decrypt (any of the contact's recipient certificates, under
-//! any profile) → scrub (signature, key attachments, real addresses everywhere) → headers
-//! (From = alias, reverse aliases → real addresses, fresh Message-ID) → leak check → deliver
+//! find contact → envelope or AUTH names a verified mailbox? → decrypt (any of the contact's
+//! recipient certificates, under any profile) → proof (S/MIME signature by the owner, SMTP AUTH,
+//! or the opt-in envelope check) → scrub (signature, key attachments, real addresses everywhere)
+//! → headers (From = the alias and its own name; reverse aliases → real addresses; the owner's
+//! message identifiers hidden) → reverse aliases in the text → real addresses → leak check → deliver
 //! ```
+//!
+//! Every refusal is [`Outcome::Refuse`] with a [`RefusalReason`], answered with one reply
+//! ([`Reply::REPLY_REFUSED`]) whatever the reason, so that a forger learns nothing (not whether
+//! the address it tried is the owner's, not whether a ciphertext's padding was good). The reason
+//! goes to the owner's event log.
 
 use mail_parser::{Message, MessageParser};
 use pki_core::{UnixTime, mime::Kind, smime};
@@ -18,19 +24,22 @@ use crate::{
     engine::{Engine, EngineError, hex},
     forward::Envelope,
     headers::{self, REPLY_KEEP},
-    model::{Alias, Contact, Event, Mailbox},
-    outcome::{Delivery, Outcome, Reply},
+    model::{Account, Alias, Contact, Event, Mailbox, ReplyAuth},
+    outcome::{Delivery, Outcome, RefusalReason, Reply},
     scrub::{self, Scrub},
     seal::Purpose,
     store::Store,
 };
 
-/// What the reply pipeline learnt about the owner's proof of identity.
+/// How the sender proved to be the owner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Proof {
-    /// The envelope sender and From are a verified mailbox of the account.
+    /// The envelope sender and From are a verified mailbox of the account, and the account
+    /// opted in to `reply_auth = "envelope"` (spoofable).
     VerifiedMailbox,
-    /// ... and the reply carried a valid S/MIME signature by the owner's certificate.
+    /// SMTP AUTH on the submission listener, as a verified mailbox of the account.
+    Submission,
+    /// A valid S/MIME signature by one of the owner's end-entity certificates.
     Signature,
 }
 
@@ -43,10 +52,7 @@ impl<S: Store> Engine<S> {
         now: UnixTime,
         rng: &mut R,
     ) -> Outcome {
-        match self.reply_inner(data, env, now, rng).await {
-            Ok((outcome, _)) => outcome,
-            Err(_) => Outcome::Reject(Reply::TEMPORARY),
-        }
+        self.reply_with_proof(data, env, now, rng).await.0
     }
 
     /// As [`Self::reply`], also saying how the sender proved to be the owner.
@@ -57,36 +63,66 @@ impl<S: Store> Engine<S> {
         now: UnixTime,
         rng: &mut R,
     ) -> (Outcome, Option<Proof>) {
-        self.reply_inner(data, env, now, rng).await.unwrap_or((Outcome::Reject(Reply::TEMPORARY), None))
+        match self.store.contact_by_reverse_alias(&env.rcpt.normalized()).await {
+            Ok(Some(contact)) => self.reply_to(&contact, data, env, now, rng).await,
+            Ok(None) => (Outcome::Reject(Reply::NO_SUCH_USER), None),
+            Err(e) => (Outcome::Defer(EngineError::from(e).defer_reason()), None),
+        }
     }
 
-    async fn reply_inner<R: CryptoRng + ?Sized>(
+    /// Runs the reply pipeline for `contact`, found at `RCPT` time (no second lookup). A
+    /// refusal is recorded in the owner's event log.
+    pub async fn reply_to<R: CryptoRng + ?Sized>(
         &self,
+        contact: &Contact,
         data: &[u8],
         env: &Envelope,
         now: UnixTime,
         rng: &mut R,
-    ) -> Result<(Outcome, Option<Proof>), EngineError> {
-        let reject = |r: Reply| Ok((Outcome::Reject(r), None));
-        let Some(contact) = self.store.contact_by_reverse_alias(&env.rcpt.normalized()).await? else {
-            return reject(Reply::NO_SUCH_USER);
-        };
+    ) -> (Outcome, Option<Proof>) {
+        match self.reply_inner(contact, data, env, rng, now).await {
+            Ok(Ok((delivery, proof))) => (Outcome::Deliver(delivery), Some(proof)),
+            Ok(Err((reason, account))) => {
+                let sender = env.mail_from.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default();
+                let event =
+                    Event::ReplyRefused { account, contact: contact.id, sender, reason: reason.as_str().into(), at: now };
+                match self.store.log(event).await {
+                    Ok(()) => (Outcome::Refuse(reason), None),
+                    Err(e) => (Outcome::Defer(EngineError::from(e).defer_reason()), None),
+                }
+            }
+            Err(e) => (Outcome::Defer(e.defer_reason()), None),
+        }
+    }
+
+    async fn reply_inner<R: CryptoRng + ?Sized>(
+        &self,
+        contact: &Contact,
+        data: &[u8],
+        env: &Envelope,
+        rng: &mut R,
+        now: UnixTime,
+    ) -> Result<Result<(Delivery, Proof), (RefusalReason, crate::model::AccountId)>, EngineError> {
         let alias = self.store.alias(contact.alias).await?.ok_or(EngineError::Inconsistent("contact without alias"))?;
+        let account =
+            self.store.account(alias.account).await?.ok_or(EngineError::Inconsistent("alias without account"))?;
+        let refuse = |r: RefusalReason| Ok(Err((r, alias.account)));
         let verified: Vec<Mailbox> =
             self.store.mailboxes(alias.account).await?.into_iter().filter(|m| m.verified).collect();
         let Some(msg) = MessageParser::default().parse(data).filter(|m| !m.headers().is_empty()) else {
-            return reject(Reply::UNPARSEABLE);
+            return refuse(RefusalReason::BadMime);
         };
-        if !authorised(&msg, env, &verified) {
-            let sender = env.mail_from.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default();
-            let event = Event::UnauthorizedReply { account: alias.account, contact: contact.id, sender, at: now };
-            self.store.log(event).await?;
-            return reject(Reply::NOT_AUTHORIZED);
+        // Refuse before work: a sender that names no verified mailbox (in the envelope and From,
+        // or by SMTP AUTH) is refused before any decryption.
+        let submission = env.auth.as_ref().is_some_and(|a| is_verified(a, &verified)) && from_is_owner(&msg, &alias, &verified);
+        let envelope = envelope_names_owner(&msg, env, &verified);
+        if !submission && !envelope {
+            return refuse(RefusalReason::Unauthorized);
         }
-        let plain = match self.decrypt(data, &contact, rng).await? {
+        let plain = match self.decrypt(data, contact, rng).await? {
             Decrypted::Plain => data.to_vec(),
             Decrypted::Opened(m) => m,
-            Decrypted::NoKey => return reject(Reply::CANNOT_DECRYPT),
+            Decrypted::NoKey => return refuse(RefusalReason::Undecryptable),
         };
         let (plain, opaque_signed_by_owner) = match self.unwrap_opaque(&plain, alias.account, &verified, now).await? {
             Some((m, by_owner)) => (m, by_owner),
@@ -94,33 +130,44 @@ impl<S: Store> Engine<S> {
         };
         let proof = if opaque_signed_by_owner || self.signed_by_owner(&plain, alias.account, &verified, now).await? {
             Proof::Signature
-        } else {
+        } else if submission {
+            Proof::Submission
+        } else if account.reply_auth == ReplyAuth::Envelope {
             Proof::VerifiedMailbox
+        } else {
+            return refuse(RefusalReason::Unauthorized);
         };
         let real: Vec<String> = verified.iter().map(|m| m.address.as_str().to_owned()).collect();
         let real_refs: Vec<&str> = real.iter().map(String::as_str).collect();
         let scrubbed = match scrub::scrub_message(&plain, &Scrub { real: &real_refs, alias: alias.address.as_str() }) {
             Ok(s) => s.message,
-            // The address sits where it cannot be removed (a binary attachment, a boundary):
-            // refuse, and say why.
+            // The address sits where it cannot be removed (a binary attachment, a boundary).
             Err(
                 scrub::ScrubError::AddressInBinary { .. }
                 | scrub::ScrubError::Residual { .. }
                 | scrub::ScrubError::BoundaryContainsAddress { .. },
-            ) => return reject(Reply::WOULD_LEAK),
-            Err(_) => return reject(Reply::BAD_REPLY_MIME),
+            ) => return refuse(RefusalReason::WouldLeak),
+            Err(_) => return refuse(RefusalReason::BadMime),
         };
-        let Some(clean) = MessageParser::default().parse(&scrubbed[..]) else { return reject(Reply::BAD_REPLY_MIME) };
-        let out = match self.reply_headers(&clean, &scrubbed, &alias, &contact, rng).await? {
+        let Some(clean) = MessageParser::default().parse(&scrubbed[..]) else { return refuse(RefusalReason::BadMime) };
+        let ctx = ReplyCtx { alias: &alias, contact, account: &account, verified: &verified };
+        let out = match self.reply_headers(&clean, &scrubbed, &ctx, rng).await? {
             Ok(o) => o,
-            Err(r) => return reject(r),
+            Err(r) => return refuse(r),
         };
         if real.iter().any(|r| !scrub::leaks(&out, r).is_empty()) {
-            return reject(Reply::WOULD_LEAK);
+            return refuse(RefusalReason::WouldLeak);
         }
-        let delivery =
-            Delivery { mail_from: alias.address.clone(), rcpt: contact.external.clone(), data: out, encrypted: false };
-        Ok((Outcome::Deliver(delivery), Some(proof)))
+        let delivery = Delivery {
+            mail_from: alias.address.clone(),
+            rcpt: contact.external.clone(),
+            data: out,
+            encrypted: false,
+            account: alias.account,
+            alias: alias.id,
+            contact: Some(contact.id),
+        };
+        Ok(Ok((delivery, proof)))
     }
 
     /// Decrypts an S/MIME-encrypted reply with the contact's recipient keys (any profile).
@@ -209,19 +256,20 @@ impl<S: Store> Engine<S> {
         Ok(None)
     }
 
-    /// The outgoing header block: From = alias, To/Cc mapped from reverse aliases to the
-    /// contacts' addresses, a fresh Message-ID, and only [`REPLY_KEEP`] and MIME fields kept.
+    /// The outgoing message: From = the alias with its own display name, To/Cc mapped from
+    /// reverse aliases to the contacts' addresses, the owner's message identifiers hidden, only
+    /// [`REPLY_KEEP`] and MIME fields kept, and reverse aliases in the content turned into the
+    /// contacts' own addresses.
     async fn reply_headers<R: CryptoRng + ?Sized>(
         &self,
         msg: &Message<'_>,
         raw: &[u8],
-        alias: &Alias,
-        contact: &Contact,
+        ctx: &ReplyCtx<'_>,
         rng: &mut R,
-    ) -> Result<Result<Vec<u8>, Reply>, EngineError> {
+    ) -> Result<Result<Vec<u8>, RefusalReason>, EngineError> {
+        let (alias, contact) = (ctx.alias, ctx.contact);
         let mut out = Vec::with_capacity(raw.len() + 256);
-        let display = msg.from().and_then(|f| f.first()).and_then(|a| a.name.as_deref()).filter(|n| !n.contains('@'));
-        headers::push_field(&mut out, "From", &headers::mailbox(display, alias.address.as_str()));
+        headers::push_field(&mut out, "From", &headers::mailbox(alias.display_name.as_deref(), alias.address.as_str()));
         let mut to_seen = false;
         for (field, name) in [(msg.to(), "To"), (msg.cc(), "Cc")] {
             let Some(list) = field else { continue };
@@ -230,7 +278,7 @@ impl<S: Store> Engine<S> {
                 let Some(Ok(addr)) = a.address.as_deref().map(Address::parse) else { continue };
                 match self.map_recipient(alias, &addr).await? {
                     Some(c) => mapped.push(headers::mailbox(c.display_name.as_deref(), c.external.as_str())),
-                    None => return Ok(Err(Reply::UNKNOWN_RECIPIENT_IN_REPLY)),
+                    None => return Ok(Err(RefusalReason::UnknownRecipient)),
                 }
             }
             if !mapped.is_empty() {
@@ -245,17 +293,50 @@ impl<S: Store> Engine<S> {
                 &headers::mailbox(contact.display_name.as_deref(), contact.external.as_str()),
             );
         }
-        let mut id = [0u8; 16];
-        rng.fill_bytes(&mut id);
-        headers::push_field(&mut out, "Message-ID", &format!("<{}@{}>", hex(&id), self.config.domains.primary()));
+        let owner_domains = owner_id_domains(msg, ctx.verified);
+        let domain = self.config.domains.primary().as_str();
+        let hide = |id: &str| {
+            let owner = id.rsplit_once('@').is_some_and(|(_, d)| owner_domains.iter().any(|o| is_same_or_sub(d, o)));
+            if owner { self.ids.hide(id, domain) } else { None }
+        };
+        let own_id = msg.message_id().and_then(|id| self.ids.hide(id, domain));
+        let own_id = own_id.unwrap_or_else(|| {
+            let mut id = [0u8; 16];
+            rng.fill_bytes(&mut id);
+            format!("{}@{domain}", hex(&id))
+        });
+        headers::push_field(&mut out, "Message-ID", &format!("<{own_id}>"));
         for f in headers::raw_fields(msg, raw) {
-            if REPLY_KEEP.contains(&f.name.as_str()) || headers::is_content_field(&f.name) {
+            if matches!(f.name.as_str(), "in-reply-to" | "references") {
+                let mapped = crate::msgid::map_ids(&headers::field_value(f.bytes), hide);
+                if !mapped.is_empty() {
+                    headers::push_field(&mut out, if f.name == "references" { "References" } else { "In-Reply-To" }, &mapped);
+                }
+            } else if REPLY_KEEP.contains(&f.name.as_str()) || headers::is_content_field(&f.name) {
                 headers::push_raw(&mut out, f.bytes);
             }
         }
         out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(headers::raw_body(msg, raw));
+        let body = self.reverse_aliases_to_contacts(alias, headers::raw_body(msg, raw)).await?;
+        out.extend_from_slice(&body);
         Ok(Ok(out))
+    }
+
+    /// Reverse aliases of this alias's contacts in the content (the quoted text of a reply)
+    /// become the contacts' own addresses: what the contact expects to see, and it keeps the
+    /// reverse alias from Cc'd third parties.
+    async fn reverse_aliases_to_contacts(&self, alias: &Alias, body: &[u8]) -> Result<Vec<u8>, EngineError> {
+        let found = crate::address::find_at_domains(body, &self.config.domains);
+        let mut out = Vec::with_capacity(body.len());
+        let mut last = 0;
+        for (range, addr) in found {
+            let Some(c) = self.map_recipient(alias, &addr).await? else { continue };
+            out.extend_from_slice(&body[last..range.start]);
+            out.extend_from_slice(c.external.as_str().as_bytes());
+            last = range.end;
+        }
+        out.extend_from_slice(&body[last..]);
+        Ok(out)
     }
 
     /// A recipient of a reply must be a reverse alias of a contact of the same alias.
@@ -270,18 +351,57 @@ enum Decrypted {
     NoKey,
 }
 
-/// The envelope sender and the From address must both be verified mailboxes of the account.
-fn authorised(msg: &Message<'_>, env: &Envelope, verified: &[Mailbox]) -> bool {
-    let is_verified = |a: &Address| verified.iter().any(|m| m.address.normalized() == a.normalized());
-    let envelope_ok = env.mail_from.as_ref().is_some_and(is_verified);
+struct ReplyCtx<'a> {
+    alias: &'a Alias,
+    contact: &'a Contact,
+    #[allow(dead_code)]
+    account: &'a Account,
+    verified: &'a [Mailbox],
+}
+
+fn is_verified(a: &Address, verified: &[Mailbox]) -> bool {
+    verified.iter().any(|m| m.address.normalized() == a.normalized())
+}
+
+/// The envelope sender and every From address are verified mailboxes of the account.
+fn envelope_names_owner(msg: &Message<'_>, env: &Envelope, verified: &[Mailbox]) -> bool {
+    let envelope_ok = env.mail_from.as_ref().is_some_and(|a| is_verified(a, verified));
     let from_ok = msg
         .from()
         .map(|f| {
             let addrs: Vec<_> = f.iter().filter_map(|a| a.address.as_deref()).collect();
-            !addrs.is_empty() && addrs.iter().all(|a| Address::parse(a).is_ok_and(|a| is_verified(&a)))
+            !addrs.is_empty() && addrs.iter().all(|a| Address::parse(a).is_ok_and(|a| is_verified(&a, verified)))
         })
         .unwrap_or(false);
     envelope_ok && from_ok
+}
+
+/// Every From address is a verified mailbox or the alias itself (a client that submits with
+/// AUTH may write the alias as its From).
+fn from_is_owner(msg: &Message<'_>, alias: &Alias, verified: &[Mailbox]) -> bool {
+    msg.from().is_some_and(|f| {
+        let addrs: Vec<_> = f.iter().filter_map(|a| a.address.as_deref()).collect();
+        !addrs.is_empty()
+            && addrs.iter().all(|a| {
+                Address::parse(a).is_ok_and(|a| is_verified(&a, verified) || a.normalized() == alias.address.normalized())
+            })
+    })
+}
+
+/// The domains whose message identifiers are the owner's: those of the verified mailboxes,
+/// and the one the owner's client put in this reply's own Message-ID.
+fn owner_id_domains(msg: &Message<'_>, verified: &[Mailbox]) -> Vec<String> {
+    let mut out: Vec<String> = verified.iter().map(|m| m.address.domain().to_ascii_lowercase()).collect();
+    if let Some((_, d)) = msg.message_id().and_then(|id| id.rsplit_once('@')) {
+        out.push(d.trim_end_matches('>').to_ascii_lowercase());
+    }
+    out
+}
+
+/// `domain` is `parent` or one of its subdomains.
+fn is_same_or_sub(domain: &str, parent: &str) -> bool {
+    let d = domain.to_ascii_lowercase();
+    d == parent || d.strip_suffix(parent).is_some_and(|p| p.ends_with('.'))
 }
 
 fn cert_names_any(cert: &Certificate, verified: &[Mailbox]) -> bool {

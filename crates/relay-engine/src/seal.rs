@@ -60,6 +60,18 @@ impl MasterKey {
         MasterKey(k)
     }
 
+    /// A 32-byte key for `label`, derived from the master key (HMAC-SHA256), for uses other
+    /// than sealing keys (the message-identifier mapping).
+    pub(crate) fn derive(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(label);
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&mac.finalize().into_bytes());
+        out
+    }
+
     /// Seals `plaintext` for `purpose`.
     ///
     /// # Errors

@@ -107,10 +107,7 @@ async fn forward_corpus() {
                 &mut ChaCha20Rng::from_seed([1; 32]),
             )
             .unwrap();
-            let env = Envelope {
-                mail_from: Some(Address::parse("bounces@sender.example").unwrap()),
-                rcpt: Address::parse(ALIAS).unwrap(),
-            };
+            let env = Envelope::new(Some(Address::parse("bounces@sender.example").unwrap()), Address::parse(ALIAS).unwrap());
             let outcome = w.engine.forward(&input, &env, NOW, &mut ChaCha20Rng::from_seed([2; 32])).await;
             results.push(describe_forward(case, &w, &input, outcome));
         }
@@ -225,6 +222,8 @@ async fn reply_world() -> World {
         &mut ChaCha20Rng::from_seed([4; 32]),
     )
     .unwrap();
+    // The corpus replies are mostly unsigned: authorise them by the (opt-in) envelope check.
+    w.engine.store().set_reply_auth(w.account, relay_engine::model::ReplyAuth::Envelope).unwrap();
     for (ext, ra, name) in [("bob@example.org", BOB_RA, "Bob Builder"), ("carol@example.net", CAROL_RA, "Carol")] {
         let new = NewContact {
             alias: w.alias,
@@ -267,8 +266,7 @@ async fn reply_corpus_and_leak_test() {
         for crlf in [true, false] {
             let input = with_eol(&std::fs::read(case).unwrap(), crlf);
             let w = reply_world().await;
-            let env =
-                Envelope { mail_from: Some(Address::parse(OWNER).unwrap()), rcpt: Address::parse(BOB_RA).unwrap() };
+            let env = Envelope::new(Some(Address::parse(OWNER).unwrap()), Address::parse(BOB_RA).unwrap());
             let (outcome, proof) =
                 w.engine.reply_with_proof(&input, &env, NOW, &mut ChaCha20Rng::from_seed([5; 32])).await;
             let text = match outcome {

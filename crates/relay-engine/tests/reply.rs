@@ -12,9 +12,9 @@ use pki_core::{
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use relay_engine::{
-    Envelope, Outcome, Reply,
+    Envelope, Outcome, RefusalReason, Reply,
     address::Address,
-    model::{Event, ProfileStatus},
+    model::{Event, ProfileStatus, ReplyAuth},
     reply::Proof,
     store::Store,
     testkit::{ALIAS, OWNER, World, WorldOptions},
@@ -29,7 +29,7 @@ fn rng(seed: u8) -> ChaCha20Rng {
 }
 
 fn env(from: &str, to: &str) -> Envelope {
-    Envelope { mail_from: Some(Address::parse(from).unwrap()), rcpt: Address::parse(to).unwrap() }
+    Envelope::new(Some(Address::parse(from).unwrap()), Address::parse(to).unwrap())
 }
 
 /// Forwards Bob's message and returns (bob's reverse alias, the recipient cert the owner's
@@ -84,7 +84,8 @@ async fn a_signed_and_encrypted_reply_reaches_the_contact_clean() {
         for gone in ["pkcs7", "User-Agent", "Received:", "X-Originating-IP", "smime.p7s"] {
             assert!(!text.contains(gone), "{key:?}: {gone} left in:\n{text}");
         }
-        assert!(text.contains(&format!("From: \"Alice Example\" <{ALIAS}>")), "{text}");
+        // The owner's display name stays behind; the alias has none of its own yet.
+        assert!(text.contains(&format!("From: <{ALIAS}>")) && !text.contains("Alice Example"), "{text}");
         assert!(text.contains("To: \"Bob\" <bob@example.org>") && text.contains("In-Reply-To: <b1@example.org>"));
         assert!(text.contains(&format!("write to {ALIAS} any time")), "{text}");
         assert!(text.contains("Message-ID: <") && text.contains("@pportal.io>"));
@@ -111,6 +112,10 @@ async fn replies_encrypted_under_a_retired_profile_still_open() {
     assert_eq!(statuses, [ProfileStatus::Active, ProfileStatus::Retired]);
     let sealed =
         smime::encrypt_message(&owner_reply(&bob_ra), &[old_cert], ContentCipher::default(), &mut rng(4)).unwrap();
+    // Unsigned, so only the opt-in envelope check can authorise it.
+    let o = w.engine.reply(&sealed, &env(OWNER, &bob_ra), NOW, &mut rng(5)).await;
+    assert_eq!(o, Outcome::Refuse(RefusalReason::Unauthorized));
+    w.engine.store().set_reply_auth(w.account, ReplyAuth::Envelope).unwrap();
     assert!(matches!(w.engine.reply(&sealed, &env(OWNER, &bob_ra), NOW, &mut rng(5)).await, Outcome::Deliver(_)));
 }
 
@@ -121,25 +126,39 @@ async fn only_the_owner_may_reply() {
     let bob_ra = w.engine.store().contacts().unwrap()[0].reverse_alias.as_str().to_owned();
     // A stranger at the envelope.
     let o = w.engine.reply(&owner_reply(&bob_ra), &env("mallory@evil.example", &bob_ra), NOW, &mut rng(8)).await;
-    assert_eq!(o, Outcome::Reject(Reply::NOT_AUTHORIZED));
-    assert!(
-        w.engine
-            .store()
-            .events()
-            .unwrap()
-            .iter()
-            .any(|e| matches!(e, Event::UnauthorizedReply { sender, .. } if sender == "mallory@evil.example"))
-    );
+    assert_eq!(o, Outcome::Refuse(RefusalReason::Unauthorized));
+    assert_eq!(o.reply(), Some(Reply::REPLY_REFUSED));
+    assert!(w.engine.store().events().unwrap().iter().any(|e| matches!(e,
+        Event::ReplyRefused { sender, reason, .. } if sender == "mallory@evil.example" && reason == "unauthorized")));
+    // The owner's own envelope and From, unsigned: a forger can write those, so by default
+    // they are not enough, and the answer is the same as for a stranger.
+    let o = w.engine.reply(&owner_reply(&bob_ra), &env(OWNER, &bob_ra), NOW, &mut rng(8)).await;
+    assert_eq!(o, Outcome::Refuse(RefusalReason::Unauthorized));
+    // With the opt-in envelope check, they are.
+    w.engine.store().set_reply_auth(w.account, ReplyAuth::Envelope).unwrap();
+    assert!(matches!(w.engine.reply(&owner_reply(&bob_ra), &env(OWNER, &bob_ra), NOW, &mut rng(8)).await, Outcome::Deliver(_)));
     // The right envelope with someone else's From.
     let forged = String::from_utf8(owner_reply(&bob_ra)).unwrap().replace(&format!("<{OWNER}>"), "<boss@real.example>");
     let o = w.engine.reply(forged.as_bytes(), &env(OWNER, &bob_ra), NOW, &mut rng(9)).await;
-    assert_eq!(o, Outcome::Reject(Reply::NOT_AUTHORIZED));
+    assert_eq!(o, Outcome::Refuse(RefusalReason::Unauthorized));
     // The null sender (a bounce) is not the owner either.
-    let bounce = Envelope { mail_from: None, rcpt: Address::parse(&bob_ra).unwrap() };
+    let bounce = Envelope::new(None, Address::parse(&bob_ra).unwrap());
     assert_eq!(
         w.engine.reply(&owner_reply(&bob_ra), &bounce, NOW, &mut rng(9)).await,
-        Outcome::Reject(Reply::NOT_AUTHORIZED)
+        Outcome::Refuse(RefusalReason::Unauthorized)
     );
+    // SMTP AUTH as a verified mailbox authorises, with the alias or the mailbox as From.
+    w.engine.store().set_reply_auth(w.account, ReplyAuth::Strong).unwrap();
+    let mut submitted = Envelope::new(Some(Address::parse(ALIAS).unwrap()), Address::parse(&bob_ra).unwrap());
+    submitted.auth = Some(Address::parse(OWNER).unwrap());
+    let as_alias = String::from_utf8(owner_reply(&bob_ra)).unwrap().replace(&format!("<{OWNER}>"), &format!("<{ALIAS}>"));
+    let (o, proof) = w.engine.reply_with_proof(as_alias.as_bytes(), &submitted, NOW, &mut rng(9)).await;
+    assert!(matches!(o, Outcome::Deliver(_)), "{o:?}");
+    assert_eq!(proof, Some(relay_engine::reply::Proof::Submission));
+    // AUTH as someone else's mailbox does not.
+    submitted.auth = Some(Address::parse("mallory@evil.example").unwrap());
+    let o = w.engine.reply(as_alias.as_bytes(), &submitted, NOW, &mut rng(9)).await;
+    assert_eq!(o, Outcome::Refuse(RefusalReason::Unauthorized));
     // An unknown reverse alias.
     let o = w
         .engine
@@ -156,6 +175,7 @@ async fn only_the_owner_may_reply() {
 #[tokio::test]
 async fn a_new_thread_starts_from_a_contact_the_owner_creates() {
     let w = World::new(WorldOptions { profile: false, ..Default::default() }, NOW, &mut rng(14)).unwrap();
+    w.engine.store().set_reply_auth(w.account, ReplyAuth::Envelope).unwrap();
     let alias = w.engine.store().alias(w.alias).await.unwrap().unwrap();
     let erin = Address::parse("erin@example.com").unwrap();
     let contact = w.engine.contact_for(&alias, &erin, Some("Erin"), &mut rng(15)).await.unwrap();
@@ -194,6 +214,7 @@ async fn an_opaque_signed_reply_is_unwrapped() {
 #[tokio::test]
 async fn an_address_inside_a_binary_attachment_stops_the_reply() {
     let w = World::new(WorldOptions { profile: false, ..Default::default() }, NOW, &mut rng(23)).unwrap();
+    w.engine.store().set_reply_auth(w.account, ReplyAuth::Envelope).unwrap();
     w.engine.forward(FROM_BOB, &env("bob@example.org", ALIAS), NOW, &mut rng(24)).await;
     let bob_ra = w.engine.store().contacts().unwrap()[0].reverse_alias.as_str().to_owned();
     let pdf = <base64ct::Base64 as base64ct::Encoding>::encode_string(
@@ -205,5 +226,43 @@ async fn an_address_inside_a_binary_attachment_stops_the_reply() {
          Content-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n--b--\r\n"
     );
     let o = w.engine.reply(msg.as_bytes(), &env(OWNER, &bob_ra), NOW, &mut rng(25)).await;
-    assert_eq!(o, Outcome::Reject(Reply::WOULD_LEAK));
+    assert_eq!(o, Outcome::Refuse(RefusalReason::WouldLeak));
+    assert_eq!(o.reply(), Some(Reply::REPLY_REFUSED));
+}
+
+#[tokio::test]
+async fn the_owners_identifiers_and_name_stay_behind_and_threads_still_work() {
+    let w = World::new(WorldOptions { profile: false, ..Default::default() }, NOW, &mut rng(30)).unwrap();
+    w.engine.store().set_reply_auth(w.account, ReplyAuth::Envelope).unwrap();
+    w.engine.store().set_alias_display_name(w.alias, Some("Otter".into())).unwrap();
+    w.engine.forward(FROM_BOB, &env("bob@example.org", ALIAS), NOW, &mut rng(31)).await;
+    let bob_ra = w.engine.store().contacts().unwrap()[0].reverse_alias.as_str().to_owned();
+    let reply = format!(
+        "From: Alice Example <{OWNER}>\r\nTo: <{bob_ra}>\r\nSubject: Re: Hello\r\nMessage-ID: <r1.ab@mx.real.example>\r\n\
+         In-Reply-To: <b1@example.org>\r\nReferences: <b1@example.org> <r0@real.example>\r\n\
+         Content-Type: text/plain\r\n\r\nOn Monday Bob <{bob_ra}> wrote:\r\n> Hi there.\r\n"
+    );
+    let Outcome::Deliver(d) = w.engine.reply(reply.as_bytes(), &env(OWNER, &bob_ra), NOW, &mut rng(32)).await else {
+        panic!("not delivered")
+    };
+    let text = String::from_utf8(d.data).unwrap();
+    assert!(text.contains(&format!("From: \"Otter\" <{ALIAS}>")) && !text.contains("Alice"), "{text}");
+    assert!(!text.contains("real.example"), "no identifier names the owner's domain:\n{text}");
+    assert!(text.contains("In-Reply-To: <b1@example.org>"), "the contact's own identifiers stay:\n{text}");
+    assert!(text.contains("On Monday Bob <bob@example.org> wrote:"), "the reverse alias in the quote is Bob's address:\n{text}");
+    assert!(!text.contains(&bob_ra), "{text}");
+    let hidden = text.lines().find_map(|l| l.strip_prefix("Message-ID: <")).unwrap().trim_end_matches('>').to_owned();
+    assert!(hidden.ends_with("@pportal.io"), "{hidden}");
+    // Bob answers; the forward carries the owner's own identifier again.
+    let answer = format!(
+        "From: Bob <bob@example.org>\r\nTo: <{ALIAS}>\r\nSubject: Re: Hello\r\nMessage-ID: <b2@example.org>\r\n\
+         In-Reply-To: <{hidden}>\r\nReferences: <b1@example.org> <{hidden}>\r\nContent-Type: text/plain\r\n\r\nok\r\n"
+    );
+    let Outcome::Deliver(f) = w.engine.forward(answer.as_bytes(), &env("bob@example.org", ALIAS), NOW, &mut rng(33)).await
+    else {
+        panic!("not forwarded")
+    };
+    let fwd = String::from_utf8(f.data).unwrap();
+    assert!(fwd.contains("In-Reply-To: <r1.ab@mx.real.example>"), "{fwd}");
+    assert!(fwd.contains("References: <b1@example.org>\r\n <r1.ab@mx.real.example>"), "{fwd}");
 }
