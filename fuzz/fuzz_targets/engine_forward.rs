@@ -10,7 +10,7 @@ use relay_engine::{Envelope, Outcome, address::Address, testkit::ALIAS};
 fuzz_target!(|data: &[u8]| {
     let w = world();
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
-    let env = Envelope { mail_from: Address::parse("sender@example.org").ok(), rcpt: Address::parse(ALIAS).expect("alias") };
+    let env = Envelope::new(Address::parse("sender@example.org").ok(), Address::parse(ALIAS).expect("alias"));
     if let Outcome::Deliver(d) = block_on(w.engine.forward(data, &env, ENGINE_NOW, &mut rng)) {
         assert!(d.encrypted, "plaintext delivered while a profile is active");
     }

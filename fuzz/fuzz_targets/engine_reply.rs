@@ -23,7 +23,7 @@ fn reverse_alias() -> &'static Address {
 fuzz_target!(|data: &[u8]| {
     let w = world();
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
-    let env = Envelope { mail_from: Address::parse(OWNER).ok(), rcpt: reverse_alias().clone() };
+    let env = Envelope::new(Address::parse(OWNER).ok(), reverse_alias().clone());
     if let Outcome::Deliver(d) = block_on(w.engine.reply(data, &env, ENGINE_NOW, &mut rng)) {
         assert!(scrub::leaks(&d.data, OWNER).is_empty(), "the owner's address leaked");
     }

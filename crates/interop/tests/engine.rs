@@ -37,10 +37,8 @@ async fn openssl_opens_and_verifies_every_forward() {
     let mut checked = 0;
     for (i, case) in cases.iter().enumerate() {
         let input = std::fs::read(case).unwrap();
-        let env = Envelope {
-            mail_from: Some(Address::parse("bounces@sender.example").unwrap()),
-            rcpt: Address::parse(ALIAS).unwrap(),
-        };
+        let env =
+            Envelope::new(Some(Address::parse("bounces@sender.example").unwrap()), Address::parse(ALIAS).unwrap());
         let Outcome::Deliver(d) = w.engine.forward(&input, &env, NOW, &mut rng(41)).await else {
             panic!("{}: not delivered", case.display());
         };

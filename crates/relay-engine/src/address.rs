@@ -56,8 +56,8 @@ pub use alias::{
 };
 pub use domains::{RelayDomain, RelayDomains};
 pub use error::{AddressError, Component, LabelFault, LiteralFault};
-pub use scan::find_at_domains;
 pub use rcpt::{AliasKind, RESERVED, RcptClass, Role, classify, is_reserved, role};
+pub use scan::find_at_domains;
 
 /// Longest local part, in octets (RFC 5321 §4.5.3.1.1).
 pub const MAX_LOCAL_LEN: usize = 64;

@@ -42,7 +42,8 @@ impl Config {
     pub fn new(domains: RelayDomains) -> Self {
         Config {
             domains,
-            relay_id: "mailrelay".into(), recipient_key: KeyAlgorithm::Rsa2048,
+            relay_id: "mailrelay".into(),
+            recipient_key: KeyAlgorithm::Rsa2048,
             recipient_cert_days: 365,
             max_new_contacts: 20,
         }

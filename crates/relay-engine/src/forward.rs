@@ -142,8 +142,11 @@ impl<S: Store> Engine<S> {
         };
         let entity = original_entity(&msg, data);
         // Encrypted content cannot be read, so it cannot be rewritten: it passes as it is.
-        let entity =
-            if already_encrypted { entity } else { self.rewrite_relay_addresses(alias, entity, &mut budget, rng).await? };
+        let entity = if already_encrypted {
+            entity
+        } else {
+            self.rewrite_relay_addresses(alias, entity, &mut budget, rng).await?
+        };
         let body = match (&active, already_encrypted) {
             (Some(active), false) => self.protect(&entity, alias.account, active, &contact, now, rng).await?,
             // SMTP carries CRLF lines: bare LFs of a stored or LF-only input become CRLF.

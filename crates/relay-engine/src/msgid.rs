@@ -45,7 +45,10 @@ impl core::fmt::Debug for IdMapper {
 impl IdMapper {
     /// The mapper of a relay with this master key.
     pub fn new(master: &MasterKey) -> Self {
-        IdMapper { enc: master.derive(b"mailrelay/v1/message-id/enc"), mac: master.derive(b"mailrelay/v1/message-id/mac") }
+        IdMapper {
+            enc: master.derive(b"mailrelay/v1/message-id/enc"),
+            mac: master.derive(b"mailrelay/v1/message-id/mac"),
+        }
     }
 
     /// The relay-domain identifier (without angle brackets) that stands for `id` (without
@@ -76,7 +79,8 @@ impl IdMapper {
         if !domains.contains(domain) {
             return None;
         }
-        let token = local.get(..PREFIX.len()).filter(|p| p.eq_ignore_ascii_case(PREFIX)).map(|_| &local[PREFIX.len()..]);
+        let token =
+            local.get(..PREFIX.len()).filter(|p| p.eq_ignore_ascii_case(PREFIX)).map(|_| &local[PREFIX.len()..]);
         let blob = unbase32(token?)?;
         if blob.len() < 12 + 16 {
             return None;
@@ -171,7 +175,10 @@ mod tests {
             assert_eq!(m.reveal(junk, &domains), None, "{junk}");
         }
         // Lengths within one padding block give tokens of one length.
-        assert_eq!(m.hide("a@b.c", "pportal.io").unwrap().len(), m.hide("abcdefghij@owner.example", "pportal.io").unwrap().len());
+        assert_eq!(
+            m.hide("a@b.c", "pportal.io").unwrap().len(),
+            m.hide("abcdefghij@owner.example", "pportal.io").unwrap().len()
+        );
         assert_eq!(m.hide("", "pportal.io"), None);
         assert_eq!(m.hide(&"x".repeat(MAX_ID + 1), "pportal.io"), None);
     }

@@ -84,8 +84,13 @@ impl<S: Store> Engine<S> {
             Ok(Ok((delivery, proof))) => (Outcome::Deliver(delivery), Some(proof)),
             Ok(Err((reason, account))) => {
                 let sender = env.mail_from.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default();
-                let event =
-                    Event::ReplyRefused { account, contact: contact.id, sender, reason: reason.as_str().into(), at: now };
+                let event = Event::ReplyRefused {
+                    account,
+                    contact: contact.id,
+                    sender,
+                    reason: reason.as_str().into(),
+                    at: now,
+                };
                 match self.store.log(event).await {
                     Ok(()) => (Outcome::Refuse(reason), None),
                     Err(e) => (Outcome::Defer(EngineError::from(e).defer_reason()), None),
@@ -114,7 +119,8 @@ impl<S: Store> Engine<S> {
         };
         // Refuse before work: a sender that names no verified mailbox (in the envelope and From,
         // or by SMTP AUTH) is refused before any decryption.
-        let submission = env.auth.as_ref().is_some_and(|a| is_verified(a, &verified)) && from_is_owner(&msg, &alias, &verified);
+        let submission =
+            env.auth.as_ref().is_some_and(|a| is_verified(a, &verified)) && from_is_owner(&msg, &alias, &verified);
         let envelope = envelope_names_owner(&msg, env, &verified);
         if !submission && !envelope {
             return refuse(RefusalReason::Unauthorized);
@@ -310,7 +316,11 @@ impl<S: Store> Engine<S> {
             if matches!(f.name.as_str(), "in-reply-to" | "references") {
                 let mapped = crate::msgid::map_ids(&headers::field_value(f.bytes), hide);
                 if !mapped.is_empty() {
-                    headers::push_field(&mut out, if f.name == "references" { "References" } else { "In-Reply-To" }, &mapped);
+                    headers::push_field(
+                        &mut out,
+                        if f.name == "references" { "References" } else { "In-Reply-To" },
+                        &mapped,
+                    );
                 }
             } else if REPLY_KEEP.contains(&f.name.as_str()) || headers::is_content_field(&f.name) {
                 headers::push_raw(&mut out, f.bytes);
@@ -383,7 +393,8 @@ fn from_is_owner(msg: &Message<'_>, alias: &Alias, verified: &[Mailbox]) -> bool
         let addrs: Vec<_> = f.iter().filter_map(|a| a.address.as_deref()).collect();
         !addrs.is_empty()
             && addrs.iter().all(|a| {
-                Address::parse(a).is_ok_and(|a| is_verified(&a, verified) || a.normalized() == alias.address.normalized())
+                Address::parse(a)
+                    .is_ok_and(|a| is_verified(&a, verified) || a.normalized() == alias.address.normalized())
             })
     })
 }

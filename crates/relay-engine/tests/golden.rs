@@ -107,7 +107,8 @@ async fn forward_corpus() {
                 &mut ChaCha20Rng::from_seed([1; 32]),
             )
             .unwrap();
-            let env = Envelope::new(Some(Address::parse("bounces@sender.example").unwrap()), Address::parse(ALIAS).unwrap());
+            let env =
+                Envelope::new(Some(Address::parse("bounces@sender.example").unwrap()), Address::parse(ALIAS).unwrap());
             let outcome = w.engine.forward(&input, &env, NOW, &mut ChaCha20Rng::from_seed([2; 32])).await;
             results.push(describe_forward(case, &w, &input, outcome));
         }

@@ -136,7 +136,10 @@ async fn only_the_owner_may_reply() {
     assert_eq!(o, Outcome::Refuse(RefusalReason::Unauthorized));
     // With the opt-in envelope check, they are.
     w.engine.store().set_reply_auth(w.account, ReplyAuth::Envelope).unwrap();
-    assert!(matches!(w.engine.reply(&owner_reply(&bob_ra), &env(OWNER, &bob_ra), NOW, &mut rng(8)).await, Outcome::Deliver(_)));
+    assert!(matches!(
+        w.engine.reply(&owner_reply(&bob_ra), &env(OWNER, &bob_ra), NOW, &mut rng(8)).await,
+        Outcome::Deliver(_)
+    ));
     // The right envelope with someone else's From.
     let forged = String::from_utf8(owner_reply(&bob_ra)).unwrap().replace(&format!("<{OWNER}>"), "<boss@real.example>");
     let o = w.engine.reply(forged.as_bytes(), &env(OWNER, &bob_ra), NOW, &mut rng(9)).await;
@@ -151,7 +154,8 @@ async fn only_the_owner_may_reply() {
     w.engine.store().set_reply_auth(w.account, ReplyAuth::Strong).unwrap();
     let mut submitted = Envelope::new(Some(Address::parse(ALIAS).unwrap()), Address::parse(&bob_ra).unwrap());
     submitted.auth = Some(Address::parse(OWNER).unwrap());
-    let as_alias = String::from_utf8(owner_reply(&bob_ra)).unwrap().replace(&format!("<{OWNER}>"), &format!("<{ALIAS}>"));
+    let as_alias =
+        String::from_utf8(owner_reply(&bob_ra)).unwrap().replace(&format!("<{OWNER}>"), &format!("<{ALIAS}>"));
     let (o, proof) = w.engine.reply_with_proof(as_alias.as_bytes(), &submitted, NOW, &mut rng(9)).await;
     assert!(matches!(o, Outcome::Deliver(_)), "{o:?}");
     assert_eq!(proof, Some(relay_engine::reply::Proof::Submission));
@@ -249,7 +253,10 @@ async fn the_owners_identifiers_and_name_stay_behind_and_threads_still_work() {
     assert!(text.contains(&format!("From: \"Otter\" <{ALIAS}>")) && !text.contains("Alice"), "{text}");
     assert!(!text.contains("real.example"), "no identifier names the owner's domain:\n{text}");
     assert!(text.contains("In-Reply-To: <b1@example.org>"), "the contact's own identifiers stay:\n{text}");
-    assert!(text.contains("On Monday Bob <bob@example.org> wrote:"), "the reverse alias in the quote is Bob's address:\n{text}");
+    assert!(
+        text.contains("On Monday Bob <bob@example.org> wrote:"),
+        "the reverse alias in the quote is Bob's address:\n{text}"
+    );
     assert!(!text.contains(&bob_ra), "{text}");
     let hidden = text.lines().find_map(|l| l.strip_prefix("Message-ID: <")).unwrap().trim_end_matches('>').to_owned();
     assert!(hidden.ends_with("@pportal.io"), "{hidden}");
@@ -258,7 +265,8 @@ async fn the_owners_identifiers_and_name_stay_behind_and_threads_still_work() {
         "From: Bob <bob@example.org>\r\nTo: <{ALIAS}>\r\nSubject: Re: Hello\r\nMessage-ID: <b2@example.org>\r\n\
          In-Reply-To: <{hidden}>\r\nReferences: <b1@example.org> <{hidden}>\r\nContent-Type: text/plain\r\n\r\nok\r\n"
     );
-    let Outcome::Deliver(f) = w.engine.forward(answer.as_bytes(), &env("bob@example.org", ALIAS), NOW, &mut rng(33)).await
+    let Outcome::Deliver(f) =
+        w.engine.forward(answer.as_bytes(), &env("bob@example.org", ALIAS), NOW, &mut rng(33)).await
     else {
         panic!("not forwarded")
     };

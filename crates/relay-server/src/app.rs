@@ -9,9 +9,6 @@ use relay_engine::{Engine, KeyPool, address::RelayDomains, seal::MasterKey};
 
 use crate::{config::Config, delivery::Smarthost, store::SqlStore};
 
-/// Recipient keys kept ready, so a new contact does not wait for an RSA key generation.
-const KEY_POOL: usize = 16;
-
 /// The running relay's parts.
 pub struct App {
     /// The configuration.
@@ -20,6 +17,8 @@ pub struct App {
     pub engine: Arc<Engine<SqlStore>>,
     /// The next hop.
     pub next_hop: Arc<Smarthost>,
+    /// What became of each message, by reason (for `/metrics`).
+    pub outcomes: Arc<crate::outcomes::Outcomes>,
 }
 
 /// Why the relay cannot start.
@@ -74,14 +73,16 @@ impl App {
         let domains = RelayDomains::new(&config.domains).map_err(|e| AppError::Config(e.to_string()))?;
         let mut engine_config = relay_engine::Config::new(domains);
         engine_config.relay_id = config.relay_id.clone();
-        let pool = KeyPool::new(KeyAlgorithm::Rsa2048, KEY_POOL);
+        engine_config.max_new_contacts = config.abuse.max_new_contacts_per_message.max(1);
+        let pool =
+            KeyPool::new(KeyAlgorithm::Rsa2048, config.abuse.key_pool).with_on_demand(config.abuse.keygen_on_demand);
         let engine = Arc::new(Engine::new(store, engine_config, master, pool));
         let next_hop = Arc::new(
             Smarthost::from_config(&config.next_hop, &config.smtp.hostname)
                 .map_err(|e| AppError::Config(e.to_string()))?,
         );
         spawn_pool_refill(engine.clone());
-        Ok(App { config, engine, next_hop })
+        Ok(App { config, engine, next_hop, outcomes: Arc::default() })
     }
 }
 

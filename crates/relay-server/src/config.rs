@@ -55,6 +55,28 @@ pub struct Config {
     pub next_hop: NextHopConfig,
     /// HTTP API.
     pub http: HttpConfig,
+    /// `[abuse]`: bounds on the work one sender can cause.
+    pub abuse: AbuseConfig,
+}
+
+/// `[abuse]`: bounds on the work that senders can cause (see README, "Security model").
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AbuseConfig {
+    /// Recipient keys kept generated and waiting, so that a new contact does not wait.
+    pub key_pool: usize,
+    /// Keys generated at once by messages that find the pool empty; beyond that, a new contact
+    /// is deferred (451) instead of queueing key generations.
+    pub keygen_on_demand: usize,
+    /// Contacts one forwarded message may create (sender, To/Cc/Reply-To, relay addresses in
+    /// its content); addresses beyond are removed.
+    pub max_new_contacts_per_message: usize,
+}
+
+impl Default for AbuseConfig {
+    fn default() -> Self {
+        AbuseConfig { key_pool: 16, keygen_on_demand: 1, max_new_contacts_per_message: 20 }
+    }
 }
 
 /// SMTP front settings.
@@ -77,6 +99,10 @@ pub struct SmtpConfig {
     pub command_timeout_secs: u64,
     /// DATA timeout, seconds.
     pub data_timeout_secs: u64,
+    /// Longest a connection may last, seconds, however busy it is.
+    pub max_session_secs: u64,
+    /// Transactions (`MAIL` commands) per connection.
+    pub max_transactions: usize,
     /// `[smtp.tls]`: the certificate and key that `STARTTLS` offers. Unset: no `STARTTLS`.
     pub tls: Option<TlsConfig>,
 }
@@ -222,6 +248,7 @@ impl Default for Config {
             database_url: None,
             master_key: None,
             smtp: SmtpConfig::default(),
+            abuse: AbuseConfig::default(),
             next_hop: NextHopConfig::default(),
             http: HttpConfig::default(),
         }
@@ -239,6 +266,8 @@ impl Default for SmtpConfig {
             max_connections_per_ip: 16,
             command_timeout_secs: 300,
             data_timeout_secs: 600,
+            max_session_secs: 30 * 60,
+            max_transactions: 100,
             tls: None,
         }
     }

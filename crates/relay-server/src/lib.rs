@@ -6,6 +6,7 @@ pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod http;
+pub mod outcomes;
 pub mod relay;
 pub mod smtp;
 pub mod store;

@@ -232,6 +232,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         max_connections_per_ip: config.smtp.max_connections_per_ip,
         command_timeout: std::time::Duration::from_secs(config.smtp.command_timeout_secs),
         data_timeout: std::time::Duration::from_secs(config.smtp.data_timeout_secs),
+        max_session_time: std::time::Duration::from_secs(config.smtp.max_session_secs),
+        max_transactions: config.smtp.max_transactions,
         ..Limits::default()
     };
     let http_listen = config.http.listen;

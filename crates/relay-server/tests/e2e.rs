@@ -13,7 +13,7 @@
 //! | blocked contact             | swaks         | reject: 550 5.7.1, drop: 250; nothing at the sink  |
 //! | disabled alias              | swaks         | reject: 550 5.1.1 at RCPT, drop: 250; nothing      |
 //! | strict, no profile          | swaks         | 550 5.7.1; not strict: 250, delivered in the clear |
-//! | next hop 4xx / 5xx / silent | swaks         | 451 / 550 with the hop's reason / 451 in time      |
+//! | next hop 4xx / 5xx / silent | swaks         | its code, a generic text / 451 in time; its words in the owner's log |
 //!
 //! Skipped (with a message) when swaks or Postfix's tools are missing, unless
 //! `INTEROP_REQUIRED` is set.
@@ -122,6 +122,9 @@ fn forward_reply_and_a_new_contact_with_swaks() {
     );
     let carol_reverse = created["reverse_alias"].as_str().unwrap().to_owned();
     assert_ne!(carol_reverse, reverse);
+    // An unsigned reply needs the opt-in envelope check (spoofable, off by default).
+    swaks_message(&relay, OWNER, &carol_reverse, "unsigned", "hello", "<** 550 5.7.1 message refused");
+    relay.api("PATCH", "/api/account", &owner.token, Some(json!({ "reply_auth": "envelope" })), 200);
     let body = format!("Hi Carol, this is a new thread. My address is {OWNER}.");
     swaks_message(&relay, OWNER, &carol_reverse, "A new thread", &body, "<-  250 2.0.0");
     let got = sink.wait_for(before + 3);
@@ -162,7 +165,9 @@ fn smtp_source_forwards_and_replies() {
         assert!(opened.content.matches('X').count() > 60_000, "the 70 KB payload is inside");
     }
 
-    // Three replies from a prepared file (smtp-source adds CRLF to each line).
+    // Three replies from a prepared file (smtp-source adds CRLF to each line), unsigned: the
+    // owner opts in to the envelope check.
+    relay.api("PATCH", "/api/account", &owner.token, Some(json!({ "reply_auth": "envelope" })), 200);
     let (_, reverse) = contact(&relay, &owner, BOB);
     let file = tmp.path().join("reply.txt");
     std::fs::write(
@@ -224,14 +229,7 @@ fn blocked_contacts_and_disabled_aliases() {
     let patched =
         relay.api("PATCH", &path, &owner.token, Some(json!({ "enabled": false, "when_disabled": "reject" })), 200);
     assert_eq!(patched["enabled"], false);
-    let out = swaks_message(
-        &relay,
-        BOB,
-        &owner.alias,
-        "closed?",
-        "hello",
-        "<** 550 5.1.1 this address no longer accepts mail",
-    );
+    let out = swaks_message(&relay, BOB, &owner.alias, "closed?", "hello", "<** 550 5.1.1 no such user");
     assert!(!out.contains("354"), "refused before DATA:\n{out}");
     // Set to drop: 250, and nothing is delivered.
     relay.api("PATCH", &path, &owner.token, Some(json!({ "when_disabled": "drop" })), 200);
@@ -297,22 +295,32 @@ fn next_hop_failures_map_to_451_and_550() {
     // 4xx at the end of data → 451, which the sender retries.
     let failing = Sink::start(port, None, &["-r", "."]);
     let (code, out) = swaks(relay.smtp, ALICE, &owner.alias, &["--body", "x"]);
-    assert!(out.contains("<** 451 4.4.0 next hop: 450 4.3.0"), "{out}\n{}", relay.log());
+    // The next hop's code is kept; its words stay in the owner's log.
+    assert!(out.contains("<** 450 4.3.0 the next hop could not take the message now"), "{out}\n{}", relay.log());
     assert_eq!(code, Some(26), "swaks: not accepted after data");
     failing.stop();
 
-    // 5xx → 550 with the next hop's reason (and never a bounce of ours).
+    // 5xx → the next hop's code with a generic text (and never a bounce of ours); its own
+    // words, which would name the owner's provider, go to the owner's event log.
     let failing = Sink::start(port, None, &["-f", ".", "-B", "554 5.7.1 the sink refuses this message"]);
     let (_, out) = swaks(relay.smtp, ALICE, &owner.alias, &["--body", "x"]);
-    assert!(out.contains("<** 550 5.0.0 next hop: 554 5.7.1 the sink refuses this message"), "{out}");
+    assert!(out.contains("<** 554 5.7.1 the next hop refused the message"), "{out}");
+    assert!(!out.contains("the sink refuses"), "{out}");
     failing.stop();
+    let events = relay.api("GET", "/api/events", &owner.token, None, 200);
+    let hop: Vec<_> = events["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "next_hop_refused").collect();
+    assert!(
+        hop.iter().any(|e| e["code"] == 554 && e["text"].as_str().unwrap().contains("the sink refuses this message")),
+        "{events}"
+    );
+    assert!(hop.iter().all(|e| !e["text"].as_str().unwrap().contains(OWNER)), "{events}");
 
     // A next hop that never answers DATA → 451 once reply_timeout_secs (3 s) has passed.
     let silent = Sink::start(port, None, &["-w", "60"]);
     let start = Instant::now();
     let (_, out) = swaks(relay.smtp, ALICE, &owner.alias, &["--body", "x"]);
     let took = start.elapsed();
-    assert!(out.contains("<** 451 4.4.0 next hop: no reply in time"), "{out}");
+    assert!(out.contains("<** 451 4.4.0 the next hop could not take the message now"), "{out}");
     assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(20), "answered after {took:?}");
     silent.stop();
 

@@ -270,12 +270,23 @@ pub(crate) struct RelayOptions {
     pub(crate) per_ip: usize,
     /// Concurrent SMTP connections in all.
     pub(crate) max_connections: usize,
+    /// Lines appended to the configuration (extra keys of the last section, or new sections).
+    pub(crate) extra: String,
+    /// Extra keys of `[smtp]`.
+    pub(crate) smtp_extra: String,
 }
 
 impl RelayOptions {
     /// Defaults for a next hop on `port`.
     pub(crate) fn new(next_hop: u16) -> Self {
-        RelayOptions { next_hop, reply_timeout_secs: 10, per_ip: 64, max_connections: 256 }
+        RelayOptions {
+            next_hop,
+            reply_timeout_secs: 10,
+            per_ip: 64,
+            max_connections: 256,
+            extra: String::new(),
+            smtp_extra: String::new(),
+        }
     }
 }
 
@@ -307,17 +318,20 @@ impl Relay {
              max_connections_per_ip = {per_ip}\n\
              command_timeout_secs = 60\n\
              data_timeout_secs = 60\n\
+             {smtp_extra}\
              [next_hop]\n\
              smarthost = \"127.0.0.1:{hop}\"\n\
              reply_timeout_secs = {timeout}\n\
              [http]\n\
-             listen = \"127.0.0.1:{http}\"\n",
+             listen = \"127.0.0.1:{http}\"\n{extra}",
             data = dir.join("data").display(),
             key = Base64::encode_string(&key),
             max = opts.max_connections,
             per_ip = opts.per_ip,
             hop = opts.next_hop,
             timeout = opts.reply_timeout_secs,
+            extra = opts.extra,
+            smtp_extra = opts.smtp_extra,
         );
         std::fs::write(dir.join("mailrelay.toml"), config).unwrap();
         let mut relay = Relay { smtp, http, dir: dir.to_path_buf(), child: None, starts: 0 };

@@ -54,7 +54,7 @@ async fn bootstrap_needs_the_admin_token() {
     // The admin token is not an account token.
     assert_error(&e.get("/api/account", ADMIN).await, StatusCode::UNAUTHORIZED, "unauthorized");
     let r = e.get("/api/account", token).await;
-    assert_eq!(r.body, json!({ "id": r.body["id"], "strict": true }));
+    assert_eq!(r.body, json!({ "id": r.body["id"], "strict": true, "reply_auth": "strong" }));
     let r = e.call(Method::POST, "/api/accounts", Some(ADMIN), Some(json!({ "token_name": "" }))).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
     let r = e.call(Method::POST, "/api/accounts", Some(ADMIN), Some(json!({ "admin": true }))).await;
@@ -126,7 +126,11 @@ async fn tokens_are_made_listed_and_revoked(e: &Env) {
 async fn strict_mode(e: &Env) {
     let (id, token) = e.account().await;
     let r = e.patch("/api/account", &token, json!({ "strict": true })).await;
-    assert_eq!(r.body, json!({ "id": id, "strict": true }));
+    assert_eq!(r.body, json!({ "id": id, "strict": true, "reply_auth": "strong" }));
+    let r = e.patch("/api/account", &token, json!({ "reply_auth": "envelope" })).await;
+    assert_eq!(r.body, json!({ "id": id, "strict": true, "reply_auth": "envelope" }));
+    let r = e.patch("/api/account", &token, json!({ "reply_auth": "anyone" })).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
     assert!(e.state.store().account(AccountId(id)).await.unwrap().unwrap().strict);
     let r = e.patch("/api/account", &token, json!({ "strict": "yes" })).await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
@@ -162,12 +166,14 @@ async fn mailboxes_are_verified_by_a_mailed_code(e: &Env) {
     let r = e.post(&format!("/api/mailboxes/{id}/resend"), &token, json!({})).await;
     assert_error(&r, StatusCode::CONFLICT, "conflict");
 
-    // Taken (case-insensitively), malformed, or at the relay's own domain.
+    // Already in this account (case-insensitively), malformed, or at the relay's own domain.
     let r = e.post("/api/mailboxes", &token, json!({ "address": "you@example.com" })).await;
     assert_error(&r, StatusCode::CONFLICT, "conflict");
+    // Another account's mailbox is not "taken": that answer would tell anyone it uses the relay.
     let (_, other) = e.account().await;
     let r = e.post("/api/mailboxes", &other, json!({ "address": "YOU@example.com" })).await;
-    assert_error(&r, StatusCode::CONFLICT, "conflict");
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["verified"], false);
     let r = e.post("/api/mailboxes", &token, json!({ "address": "not an address" })).await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_address");
     let r = e.post("/api/mailboxes", &token, json!({ "address": "quiet.otter.42@pportal.io" })).await;
@@ -348,19 +354,30 @@ async fn the_event_log(e: &Env) {
         at: pki_core::UnixTime(1_800_000_000),
     };
     store.log(issued).await.unwrap();
-    let refused = Event::UnauthorizedReply {
+    let refused = Event::ReplyRefused {
         account: AccountId(a),
         contact: ContactId(4),
         sender: "m@evil.example".into(),
+        reason: "unauthorized".into(),
         at: pki_core::UnixTime(1_800_000_100),
     };
     store.log(refused).await.unwrap();
+    let hop = Event::NextHopRefused {
+        account: AccountId(a),
+        alias: relay_engine::model::AliasId(2),
+        contact: None,
+        code: 552,
+        text: "5.2.2 mailbox full".into(),
+        at: pki_core::UnixTime(1_800_000_200),
+    };
+    store.log(hop).await.unwrap();
     let r = e.get("/api/events", &token).await;
     assert_eq!(
         r.body["events"],
         json!([
             { "kind": "issued", "profile_id": 3, "contact_id": 4, "serial": "0a0b", "subject": "bob.x@pportal.io", "at": 1_800_000_000 },
-            { "kind": "unauthorized_reply", "contact_id": 4, "sender": "m@evil.example", "at": 1_800_000_100 },
+            { "kind": "reply_refused", "contact_id": 4, "sender": "m@evil.example", "reason": "unauthorized", "at": 1_800_000_100 },
+            { "kind": "next_hop_refused", "alias_id": 2, "contact_id": null, "code": 552, "text": "5.2.2 mailbox full", "at": 1_800_000_200 },
         ])
     );
     assert_eq!(e.get("/api/events", &other).await.body, json!({ "events": [] }), "another account's log is its own");

@@ -15,7 +15,8 @@ use pki_core::UnixTime;
 use relay_engine::{
     address::Address,
     model::{
-        Account, AccountId, ContactId, Disposition, Event, NewContact, Profile, ProfileId, ProfileStatus, RecipientCert,
+        Account, AccountId, ContactId, Disposition, Event, NewContact, Profile, ProfileId, ProfileStatus,
+        RecipientCert, ReplyAuth,
     },
     store::{Store, StoreError},
 };
@@ -208,7 +209,9 @@ async fn fixture(s: &SqlStore, n: u8) -> Fixture {
 async fn every_store_method(s: &SqlStore) {
     // Accounts and mailboxes.
     let a = s.create_account(true).await.unwrap();
-    assert_eq!(s.account(a).await.unwrap(), Some(Account { id: a, strict: true }));
+    assert_eq!(s.account(a).await.unwrap(), Some(Account { id: a, strict: true, reply_auth: ReplyAuth::Strong }));
+    s.set_reply_auth(a, ReplyAuth::Envelope).await.unwrap();
+    assert_eq!(s.account(a).await.unwrap().unwrap().reply_auth, ReplyAuth::Envelope);
     assert_eq!(s.account(AccountId(a.0 + 1000)).await.unwrap(), None);
     let m1 = s.add_mailbox(a, &addr("Alice@Real.Example")).await.unwrap();
     let m2 = s.add_mailbox(a, &addr("alice.work@corp.example")).await.unwrap();
@@ -267,10 +270,19 @@ async fn every_store_method(s: &SqlStore) {
             subject: "bob.x7k2m9p4q8r1t@pportal.io".into(),
             at: NOW,
         },
-        Event::UnauthorizedReply {
+        Event::ReplyRefused {
             account: a,
             contact: c.id,
             sender: "\"m\\a\u{1f47b}\"@evil.example".into(),
+            reason: "undecryptable".into(),
+            at: NOW,
+        },
+        Event::NextHopRefused {
+            account: a,
+            alias: c.alias,
+            contact: Some(c.id),
+            code: 552,
+            text: "5.2.2 <quiet.otter.42@pportal.io>: mailbox full".into(),
             at: NOW,
         },
     ];
@@ -283,6 +295,21 @@ async fn every_store_method(s: &SqlStore) {
         .await
         .unwrap();
     assert_eq!(s.events(a).await.unwrap(), events);
+    // A refused reply logged before refusals had reasons reads back as `unauthorized`.
+    let detail = format!("{{\"contact\": {}, \"sender\": \"old@evil.example\"}}", c.id.0);
+    exec(
+        s,
+        &format!(
+            "INSERT INTO events (account_id, kind, detail, at) VALUES ({id}, 'unauthorized_reply', '{detail}', 2)"
+        ),
+    )
+    .await
+    .unwrap();
+    let last = s.events(a).await.unwrap().pop().unwrap();
+    assert!(
+        matches!(last, Event::ReplyRefused { ref reason, ref sender, .. } if reason == "unauthorized" && sender == "old@evil.example"),
+        "{last:?}"
+    );
 }
 
 async fn concurrent_contact_inserts_make_one_row(s: &SqlStore) {
@@ -441,11 +468,23 @@ async fn admin_operations(s: &SqlStore) {
     assert!(s.confirm_mailbox(acct, mb, "123456", NOW).await.unwrap());
     assert!(s.mailbox(mb).await.unwrap().unwrap().verified);
     assert!(!s.confirm_mailbox(acct, mb, "123456", NOW).await.unwrap(), "a code works once");
-    // Unique addresses, case-insensitively, across accounts.
-    let other = s.create_account(false).await.unwrap();
-    let dup = s.add_mailbox(other, &addr("SECOND@real.example")).await;
+    // Mailboxes are unique per account (case-insensitively), not across accounts: another
+    // account may add the same address, and nothing tells it that one has it already.
+    let dup = s.add_mailbox(acct, &addr("SECOND@real.example")).await;
     assert!(matches!(dup, Err(AdminError::Conflict { what: "mailbox address" })), "{dup:?}");
+    let other = s.create_account(false).await.unwrap();
+    let shared = s.add_mailbox(other, &addr("SECOND@real.example")).await.unwrap();
+    assert!(!s.mailbox(shared).await.unwrap().unwrap().verified, "verified in one account is not in another");
     let om = s.add_mailbox(other, &addr("other@real.example")).await.unwrap();
+    // Unverified mailboxes expire; verified ones, and ones an alias uses, stay.
+    let stale = s.add_mailbox(other, &addr("stale@real.example")).await.unwrap();
+    let far = UnixTime(u64::try_from(i64::MAX / 2).unwrap());
+    let expired = s.expire_unverified_mailboxes(far).await.unwrap();
+    assert!(expired >= 2, "{expired}");
+    assert_eq!(s.mailbox(stale).await.unwrap(), None);
+    assert_eq!(s.mailbox(shared).await.unwrap(), None);
+    assert!(s.mailbox(mb).await.unwrap().unwrap().verified);
+    let om = s.add_mailbox(other, &addr("other@real.example")).await.unwrap_or(om);
     let dup = s.create_alias(other, om, &addr("QUIET.otter.1@pportal.io")).await;
     assert!(matches!(dup, Err(AdminError::Conflict { what: "alias address" })), "{dup:?}");
     not_found(s.add_mailbox(AccountId(acct.0 + 1000), &addr("x@real.example")).await, "account");
@@ -469,9 +508,15 @@ async fn admin_operations(s: &SqlStore) {
     assert!(s.recipient_certs(f.contact).await.unwrap().is_empty());
     s.create_alias(acct, f.mailbox, &addr("quiet.otter.1@pportal.io")).await.unwrap();
     // Deleting the account takes everything it owns.
-    s.log(Event::UnauthorizedReply { account: acct, contact: f.contact, sender: "x@y.example".into(), at: NOW })
-        .await
-        .unwrap();
+    s.log(Event::ReplyRefused {
+        account: acct,
+        contact: f.contact,
+        sender: "x@y.example".into(),
+        reason: "unauthorized".into(),
+        at: NOW,
+    })
+    .await
+    .unwrap();
     s.delete_account(acct).await.unwrap();
     not_found(s.delete_account(acct).await, "account");
     assert_eq!(s.account(acct).await.unwrap(), None);
@@ -526,7 +571,54 @@ async fn sqlite_data_survives_reopening() {
     assert_eq!(s.recipient_cert(f.contact, f.profile).await.unwrap(), Some(r));
     assert_eq!(s.profiles(f.account).await.unwrap()[0].status, ProfileStatus::Active);
     assert_eq!(s.account_for_token(token.expose(), NOW).await.unwrap(), Some(f.account));
-    assert_eq!(count(&s, "_sqlx_migrations").await, 1);
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap().count();
+    assert_eq!(count(&s, "_sqlx_migrations").await, i64::try_from(migrations).unwrap());
+    s.close().await;
+}
+
+/// A database made by the first release (migration 1 only, with rows in it) takes the later
+/// migrations: its rows survive, foreign keys still hold, and mailboxes become unique per
+/// account instead of across accounts.
+#[tokio::test]
+async fn sqlite_upgrades_from_the_first_schema() {
+    use sqlx::{Executor, sqlite::SqliteConnectOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.db");
+    let options = SqliteConnectOptions::new().filename(&path).create_if_missing(true).foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let all =
+        sqlx::migrate::Migrator::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")))
+            .await
+            .unwrap();
+    let mut first =
+        sqlx::migrate::Migrator::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")))
+            .await
+            .unwrap();
+    first.migrations = std::borrow::Cow::Owned(all.migrations[..1].to_vec());
+    first.run(&pool).await.unwrap();
+    pool.execute(
+        "INSERT INTO accounts (id, strict) VALUES (1, 0), (2, 0); \
+         INSERT INTO mailboxes (id, account_id, address, address_norm, verified) VALUES (7, 1, 'A@real.example', 'a@real.example', 1); \
+         INSERT INTO aliases (id, account_id, mailbox_id, address, address_norm) VALUES (3, 1, 7, 'q.o.1@pportal.io', 'q.o.1@pportal.io');",
+    )
+    .await
+    .unwrap();
+    pool.close().await;
+    let s = SqlStore::connect(&sqlite_url(&path)).await.unwrap();
+    let alias = s.alias_by_address("q.o.1@pportal.io").await.unwrap().unwrap();
+    assert_eq!((alias.mailbox.0, alias.display_name), (7, None));
+    assert!(s.mailbox(relay_engine::model::MailboxId(7)).await.unwrap().unwrap().verified);
+    assert_eq!(s.account(AccountId(1)).await.unwrap().unwrap().reply_auth, ReplyAuth::Strong);
+    // The same address in a second account is allowed now; twice in one account is not.
+    s.add_mailbox(AccountId(2), &addr("a@REAL.example")).await.unwrap();
+    assert!(matches!(s.add_mailbox(AccountId(1), &addr("a@real.example")).await, Err(AdminError::Conflict { .. })));
+    // Foreign keys still hold: an alias cannot point at another account's mailbox.
+    let SqlStore::Sqlite(p) = &s else { unreachable!() };
+    let bad = p.execute("INSERT INTO aliases (account_id, mailbox_id, address, address_norm) VALUES (2, 7, 'x@pportal.io', 'x@pportal.io')").await;
+    assert!(bad.is_err(), "{bad:?}");
+    let fk: Vec<(String,)> =
+        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(p).await.unwrap();
+    assert!(fk.is_empty(), "{fk:?}");
     s.close().await;
 }
 

@@ -17,7 +17,7 @@ use pki_core::{
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use relay_engine::{
-    Config, Engine, Envelope, KeyPool, Outcome, Reply,
+    Config, Engine, Envelope, KeyPool, Outcome, RefusalReason, Reply,
     address::{Address, RelayDomains},
     model::{Event, ProfileStatus},
     profile::{CeremonyRequest, local_ceremony},
@@ -45,7 +45,7 @@ fn rng(seed: u8) -> ChaCha20Rng {
 }
 
 fn env(from: &str, to: &str) -> Envelope {
-    Envelope { mail_from: Some(Address::parse(from).unwrap()), rcpt: Address::parse(to).unwrap() }
+    Envelope::new(Some(Address::parse(from).unwrap()), Address::parse(to).unwrap())
 }
 
 #[tokio::test]
@@ -154,9 +154,10 @@ async fn forward_and_reply(store: SqlStore) {
 
     // A stranger writing to the reverse alias is refused, and the owner can read about it.
     let o = engine.reply(reply.as_bytes(), &env("mallory@evil.example", bob.reverse_alias.as_str()), NOW, &mut g).await;
-    assert_eq!(o, Outcome::Reject(Reply::NOT_AUTHORIZED));
-    assert!(s.events(account).await.unwrap().iter().any(
-        |e| matches!(e, Event::UnauthorizedReply { sender, contact, .. } if sender == "mallory@evil.example" && *contact == bob.id)
-    ));
+    assert_eq!(o, Outcome::Refuse(RefusalReason::Unauthorized));
+    assert_eq!(o.reply(), Some(Reply::REPLY_REFUSED));
+    assert!(s.events(account).await.unwrap().iter().any(|e| matches!(e,
+        Event::ReplyRefused { sender, contact, reason, .. }
+            if sender == "mallory@evil.example" && *contact == bob.id && reason == "unauthorized")));
     s.close().await;
 }

@@ -125,7 +125,10 @@ fn both_migration_directories_define_the_same_schema() {
     let names = |v: &[(String, String)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&sqlite), names(&postgres), "the same numbered files");
     assert!(!sqlite.is_empty());
-    for ((name, lite), (_, pg)) in sqlite.iter().zip(&postgres) {
+    // The first migration creates every table, and is compared here statement by statement.
+    // Later ones alter tables (and SQLite rebuilds where PostgreSQL alters): their result is
+    // compared on live databases, in migrated_databases_have_the_same_tables_and_columns.
+    for ((name, lite), (_, pg)) in sqlite.iter().zip(&postgres).take(1) {
         let (lite, pg) = (parse_migration(lite), parse_migration(pg));
         assert!(!lite.tables.is_empty(), "{name} defines tables");
         assert_eq!(lite, pg, "{name}: SQLite and PostgreSQL disagree");

@@ -83,6 +83,11 @@ impl Reply {
         Reply::fixed(421, (4, 7, 0), "too many connections from your address, try again later");
     /// 421 4.7.0: the client made too many errors; the server closes.
     pub const TOO_MANY_ERRORS: Reply = Reply::fixed(421, (4, 7, 0), "too many errors, closing connection");
+    /// 421 4.7.0: the session has lasted as long as one may; the server closes.
+    pub const SESSION_TOO_LONG: Reply = Reply::fixed(421, (4, 7, 0), "session time limit reached, closing connection");
+    /// 421 4.7.0: the session has had as many transactions as one may; the server closes.
+    pub const TOO_MANY_TRANSACTIONS: Reply =
+        Reply::fixed(421, (4, 7, 0), "too many messages in one session, closing connection");
     /// 421 4.3.2: the server is shutting down; the client retries later.
     pub const SHUTTING_DOWN: Reply = Reply::fixed(421, (4, 3, 2), "service shutting down, try again later");
     /// 451 4.3.0: a temporary failure on our side; the client retries.
@@ -158,6 +163,8 @@ impl Reply {
         ("TOO_MANY_CONNECTIONS", Reply::TOO_MANY_CONNECTIONS),
         ("TOO_MANY_CONNECTIONS_FROM_IP", Reply::TOO_MANY_CONNECTIONS_FROM_IP),
         ("TOO_MANY_ERRORS", Reply::TOO_MANY_ERRORS),
+        ("SESSION_TOO_LONG", Reply::SESSION_TOO_LONG),
+        ("TOO_MANY_TRANSACTIONS", Reply::TOO_MANY_TRANSACTIONS),
         ("SHUTTING_DOWN", Reply::SHUTTING_DOWN),
         ("TEMPORARY", Reply::TEMPORARY),
         ("TOO_MANY_RECIPIENTS", Reply::TOO_MANY_RECIPIENTS),
@@ -405,8 +412,8 @@ mod tests {
 
     #[test]
     fn engine_replies_convert() {
-        let r = Reply::from(relay_engine::Reply::LOOP);
-        assert_eq!(r.to_string(), "554 5.4.6 mail loop detected");
+        let r = Reply::from(relay_engine::Reply::UNPARSEABLE);
+        assert_eq!(r.to_string(), "554 5.6.0 message cannot be parsed");
         assert_eq!(Reply::from(relay_engine::Reply::NO_SUCH_USER).code, Reply::UNKNOWN_USER.code);
     }
 }

@@ -146,12 +146,12 @@ impl Bench<'_> {
     /// delivery is an error.
     fn forward(&self, world: &World, sender: &str, n: u64, rng: &mut ChaCha20Rng) -> Result<Delivery> {
         let msg = self.message(sender, n);
-        let env = Envelope { mail_from: Some(Address::parse(sender)?), rcpt: Address::parse(testkit::ALIAS)? };
+        let env = Envelope::new(Some(Address::parse(sender)?), Address::parse(testkit::ALIAS)?);
         match self.rt.block_on(world.engine.forward(&msg, &env, self.now, rng)) {
             Outcome::Deliver(d) if d.encrypted => Ok(d),
             Outcome::Deliver(_) => Err(format!("forward from {sender}: delivered in plaintext").into()),
             Outcome::Reject(reply) => Err(format!("forward from {sender}: rejected: {reply}").into()),
-            Outcome::Drop(reason) => Err(format!("forward from {sender}: dropped: {reason:?}").into()),
+            other => Err(format!("forward from {sender}: {other:?}").into()),
         }
     }
 

@@ -6,7 +6,10 @@
 //! - `POST /api/tokens`, `GET /api/tokens`, `DELETE /api/tokens/{id}`.
 
 use axum::{extract::State, http::StatusCode};
-use relay_engine::{model::AccountId, store::Store};
+use relay_engine::{
+    model::{AccountId, ReplyAuth},
+    store::Store,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -73,13 +76,27 @@ async fn get_account(State(state): State<AppState>, Auth(account): Auth) -> Resu
 async fn account_json(state: &AppState, account: AccountId) -> Result<Value, ApiError> {
     let found = state.store().account(account).await?;
     let found = found.ok_or_else(|| ApiError::NotFound(format!("no account {account}")))?;
-    Ok(json!({ "id": found.id.0, "strict": found.strict }))
+    let reply_auth = match found.reply_auth {
+        ReplyAuth::Strong => "strong",
+        ReplyAuth::Envelope => "envelope",
+    };
+    Ok(json!({ "id": found.id.0, "strict": found.strict, "reply_auth": reply_auth }))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccountPatch {
     strict: Option<bool>,
+    /// `"strong"` (an S/MIME signature or submission AUTH) or `"envelope"` (also the envelope
+    /// sender and From, which anyone can forge).
+    reply_auth: Option<ReplyAuthJson>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum ReplyAuthJson {
+    Strong,
+    Envelope,
 }
 
 async fn patch_account(
@@ -89,6 +106,13 @@ async fn patch_account(
 ) -> Result<axum::Json<Value>, ApiError> {
     if let Some(strict) = patch.strict {
         state.store().set_strict(account, strict).await?;
+    }
+    if let Some(r) = patch.reply_auth {
+        let r = match r {
+            ReplyAuthJson::Strong => ReplyAuth::Strong,
+            ReplyAuthJson::Envelope => ReplyAuth::Envelope,
+        };
+        state.store().set_reply_auth(account, r).await?;
     }
     Ok(axum::Json(account_json(&state, account).await?))
 }

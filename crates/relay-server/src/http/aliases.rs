@@ -4,7 +4,8 @@
 //!   a custom one (`shop.x7k2m9@…`); `"mailbox_id"` picks the mailbox (default: the account's
 //!   first verified one). The mailbox must be verified: an alias never forwards to an address
 //!   that has not agreed to it.
-//! - `GET /api/aliases`, `PATCH /api/aliases/{id}` (`enabled`, `when_disabled`),
+//! - `GET /api/aliases`, `PATCH /api/aliases/{id}` (`enabled`, `when_disabled`, `display_name`:
+//!   the name replies from the alias carry, never the owner's own),
 //!   `DELETE /api/aliases/{id}`.
 //! - `GET /api/aliases/{id}/contacts`; `POST /api/aliases/{id}/contacts` (`{"address": …}`)
 //!   starts a new thread: the contact, with the reverse alias the owner writes to;
@@ -74,6 +75,7 @@ fn alias_json(a: &Alias) -> Value {
         "mailbox_id": a.mailbox.0,
         "enabled": a.enabled,
         "when_disabled": disposition(a.when_disabled),
+        "display_name": a.display_name,
     })
 }
 
@@ -158,6 +160,8 @@ async fn list_aliases(State(state): State<AppState>, Auth(account): Auth) -> Res
 struct AliasPatch {
     enabled: Option<bool>,
     when_disabled: Option<DispositionJson>,
+    /// The name replies from the alias carry; `""` clears it.
+    display_name: Option<String>,
 }
 
 async fn patch_alias(
@@ -170,8 +174,23 @@ async fn patch_alias(
     let alias = store.get_alias(account, AliasId(id)).await?;
     let enabled = patch.enabled.unwrap_or(alias.enabled);
     let when_disabled = patch.when_disabled.map_or(alias.when_disabled, Disposition::from);
+    let display_name = match patch.display_name.as_deref().map(str::trim) {
+        None => alias.display_name.clone(),
+        Some("") => None,
+        Some(name)
+            if name.chars().count() > MAX_DISPLAY_NAME || name.chars().any(char::is_control) || name.contains('@') =>
+        {
+            return Err(ApiError::bad_request(format!(
+                "a display name has at most {MAX_DISPLAY_NAME} printable characters and no '@'"
+            )));
+        }
+        Some(name) => Some(name.to_owned()),
+    };
     store.set_alias_enabled(account, alias.id, enabled, when_disabled).await?;
-    Ok(axum::Json(alias_json(&Alias { enabled, when_disabled, ..alias })))
+    if display_name != alias.display_name {
+        store.set_alias_display_name(account, alias.id, display_name.as_deref()).await?;
+    }
+    Ok(axum::Json(alias_json(&Alias { enabled, when_disabled, display_name, ..alias })))
 }
 
 async fn delete_alias(

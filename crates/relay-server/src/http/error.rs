@@ -49,6 +49,8 @@ pub enum ApiError {
         /// What is wrong, for the client.
         message: String,
     },
+    /// Too many requests of this kind; try again later (429).
+    RateLimited(&'static str),
     /// The database (or another dependency) is unavailable; logged, never shown.
     Unavailable(String),
     /// Anything else that is our fault; logged, never shown.
@@ -71,6 +73,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::InvalidAddress(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::InvalidRequest { status, .. } => *status,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::InvalidAddress(_) => "invalid_address",
             ApiError::InvalidRequest { .. } => "invalid_request",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unavailable(_) | ApiError::Internal(_) => "internal",
         }
     }
@@ -94,7 +98,7 @@ impl ApiError {
     #[must_use]
     pub fn message(&self) -> &str {
         match self {
-            ApiError::Unauthorized(m) => m,
+            ApiError::Unauthorized(m) | ApiError::RateLimited(m) => m,
             ApiError::NotFound(m) | ApiError::Conflict(m) | ApiError::InvalidAddress(m) => m,
             ApiError::InvalidRequest { message, .. } => message,
             ApiError::MethodNotAllowed => "method not allowed on this resource",

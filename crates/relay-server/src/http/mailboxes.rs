@@ -9,8 +9,16 @@
 //! A code is 10 Crockford base32 characters (50 bits), shown as `xxxxx-xxxxx`; case, dashes and
 //! spaces are ignored when it is entered. It lives one hour, and after [`MAX_FAILURES`] wrong
 //! guesses it is spent (on this node; the 50 bits are what stop a search across nodes).
+//!
+//! No oracle: mailboxes are unique per account, not across accounts, so adding an address that
+//! another account uses answers exactly as adding any other (201, and a code mailed to it).
+//! Only the account's own duplicate is a 409. A mailbox not verified within
+//! [`UNVERIFIED_LIFETIME`] is deleted. Codes mailed are rate-limited (on this node): at most
+//! [`MAX_SENDS`] per account and per address in [`SEND_WINDOW`] seconds, then 429, so the relay
+//! cannot be used to flood an address with code mail.
 
 use axum::{extract::State, http::StatusCode};
+use pki_core::UnixTime;
 use relay_engine::{
     address::Address,
     model::{AccountId, Mailbox, MailboxId},
@@ -33,6 +41,12 @@ const CODE_LIFETIME: u64 = 3600;
 const CODE_CHARS: usize = 10;
 /// Wrong codes before the current one is spent.
 pub(super) const MAX_FAILURES: u32 = 5;
+/// Seconds an unverified mailbox lives.
+pub(super) const UNVERIFIED_LIFETIME: u64 = 24 * 3600;
+/// Codes mailed per account, and per address, in one [`SEND_WINDOW`].
+pub(super) const MAX_SENDS: usize = 5;
+/// The window of [`MAX_SENDS`], in seconds.
+pub(super) const SEND_WINDOW: u64 = 3600;
 /// Crockford's base32, lowercase.
 const BASE32: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
@@ -63,11 +77,39 @@ async fn add_mailbox(
     if state.engine.config().domains.contains(address.domain()) {
         return Err(ApiError::InvalidAddress("a mailbox cannot be at a relay domain".into()));
     }
+    let now = state.now();
+    state.store().expire_unverified_mailboxes(UnixTime(now.0.saturating_sub(UNVERIFIED_LIFETIME))).await?;
+    if state.store().mailboxes(account).await?.iter().any(|m| m.address.normalized() == address.normalized()) {
+        return Err(ApiError::Conflict("this account already has that mailbox".into()));
+    }
+    check_send_rate(&state, account, &address)?;
     let id = state.store().add_mailbox(account, &address).await?;
     let sent = send_code(&state, account, id, &address).await?;
     let mut body = mailbox_json(&Mailbox { id, account, address, verified: false });
     body["verification_sent"] = json!(sent);
     Ok((StatusCode::CREATED, axum::Json(body)))
+}
+
+/// Counts a code mail to `address` for `account`, or refuses it if either is over its rate.
+fn check_send_rate(state: &AppState, account: AccountId, address: &Address) -> Result<(), ApiError> {
+    let now = state.now().0;
+    let Ok(mut sends) = state.code_sends.lock() else { return Err(ApiError::Internal("poisoned lock".into())) };
+    let keys = [format!("account:{}", account.0), format!("address:{}", address.normalized())];
+    let mut over = false;
+    for key in &keys {
+        let times = sends.entry(key.clone()).or_default();
+        times.retain(|t| now.saturating_sub(*t) < SEND_WINDOW);
+        over |= times.len() >= MAX_SENDS;
+    }
+    if over {
+        return Err(ApiError::RateLimited("too many verification codes sent; try again in an hour"));
+    }
+    for key in keys {
+        sends.entry(key).or_default().push(now);
+    }
+    // Forget idle keys, so the map stays bounded by the traffic of one window.
+    sends.retain(|_, times| !times.is_empty());
+    Ok(())
 }
 
 /// Makes and stores a new code and mails it. `Ok(false)` if the next hop refused or failed
@@ -176,6 +218,7 @@ async fn resend_code(
     if mailbox.verified {
         return Err(ApiError::Conflict("the mailbox is already verified".into()));
     }
+    check_send_rate(&state, account, &mailbox.address)?;
     let sent = send_code(&state, account, mailbox.id, &mailbox.address).await?;
     let mut body = mailbox_json(&mailbox);
     body["verification_sent"] = json!(sent);

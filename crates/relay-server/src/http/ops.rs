@@ -27,7 +27,9 @@ async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Value>, Api
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let pool = u64::try_from(state.engine.pool().len()).unwrap_or(u64::MAX);
-    let text = state.metrics().render(&[("mailrelay_key_pool_keys", "Recipient keys generated and waiting.", pool)]);
+    let mut text =
+        state.metrics().render(&[("mailrelay_key_pool_keys", "Recipient keys generated and waiting.", pool)]);
+    state.outcomes().render(&mut text);
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

@@ -159,10 +159,19 @@ fn event_json(e: &Event) -> Option<Value> {
             "subject": subject,
             "at": at.0,
         })),
-        Event::UnauthorizedReply { contact, sender, at, .. } => Some(json!({
-            "kind": "unauthorized_reply",
+        Event::ReplyRefused { contact, sender, reason, at, .. } => Some(json!({
+            "kind": "reply_refused",
             "contact_id": contact.0,
             "sender": sender,
+            "reason": reason,
+            "at": at.0,
+        })),
+        Event::NextHopRefused { alias, contact, code, text, at, .. } => Some(json!({
+            "kind": "next_hop_refused",
+            "alias_id": alias.0,
+            "contact_id": contact.map(|c| c.0),
+            "code": code,
+            "text": text,
             "at": at.0,
         })),
         _ => None,

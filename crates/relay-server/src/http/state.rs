@@ -59,8 +59,11 @@ pub struct AppState {
     pub(super) bare_custom_aliases: bool,
     clock: Clock,
     metrics: Arc<Metrics>,
+    outcomes: Arc<crate::outcomes::Outcomes>,
     /// Wrong verification codes per mailbox since its code was sent (this node only).
     pub(super) code_failures: Arc<Mutex<HashMap<i64, u32>>>,
+    /// When codes were mailed, per `account:ID` and `address:ADDR` (this node only).
+    pub(super) code_sends: Arc<Mutex<HashMap<String, Vec<u64>>>>,
 }
 
 impl AppState {
@@ -74,15 +77,19 @@ impl AppState {
             bare_custom_aliases: false,
             clock: Arc::new(system_now),
             metrics: Arc::new(Metrics::default()),
+            outcomes: Arc::default(),
             code_failures: Arc::new(Mutex::new(HashMap::new())),
+            code_sends: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
     /// The state of an assembled relay: its engine, its next hop as mailer, and the signup
     /// policy from `env` ([`Signup::from_env`]).
     pub fn from_app(app: &App, env: impl Fn(&str) -> Option<String>) -> Self {
-        AppState::new(app.engine.clone(), Arc::new(SmarthostMailer::new(app.next_hop.clone())))
-            .with_signup(Signup::from_env(env))
+        let mut state = AppState::new(app.engine.clone(), Arc::new(SmarthostMailer::new(app.next_hop.clone())))
+            .with_signup(Signup::from_env(env));
+        state.outcomes = app.outcomes.clone();
+        state
     }
 
     /// Sets who may create accounts.
@@ -126,6 +133,10 @@ impl AppState {
 
     pub(super) fn metrics(&self) -> Arc<Metrics> {
         self.metrics.clone()
+    }
+
+    pub(super) fn outcomes(&self) -> &crate::outcomes::Outcomes {
+        &self.outcomes
     }
 }
 

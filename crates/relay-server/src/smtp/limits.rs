@@ -14,6 +14,8 @@ use super::proto::DEFAULT_MAX_LINE;
 /// | `command_timeout` | 5 min (RFC 5321 §4.5.3.2.7) | 421 4.4.2, then close; during the TLS handshake after `STARTTLS`, close without a reply |
 /// | `data_timeout` | 10 min for the whole message, from `354` to `CRLF.CRLF` | 421 4.4.2, then close |
 /// | `max_errors` | 10 | the reply to the error, then 421 4.7.0, then close |
+/// | `max_session_time` | 30 min for the whole connection, however busy | 421 4.7.0 at the next wait for input (a message being received is cut off), then close |
+/// | `max_transactions` | 100 `MAIL` commands per connection | 421 4.7.0 instead of the next `MAIL`, then close |
 /// | `max_connections` | 100 | 421 4.7.0, then close |
 /// | `max_connections_per_ip` | 10 (per IPv4 address, per IPv6 /64) | 421 4.7.0, then close |
 ///
@@ -41,6 +43,11 @@ pub struct Limits {
     pub data_timeout: Duration,
     /// Errors after which the server says 421 and closes.
     pub max_errors: usize,
+    /// How long one connection may last, whatever it does: idle timeouts alone let a client
+    /// that sends a byte every few minutes hold a slot forever.
+    pub max_session_time: Duration,
+    /// Transactions (`MAIL` commands) one connection may open.
+    pub max_transactions: usize,
     /// Most concurrent connections.
     pub max_connections: usize,
     /// Most concurrent connections from one IPv4 address or IPv6 /64.
@@ -56,6 +63,8 @@ impl Default for Limits {
             command_timeout: Duration::from_secs(5 * 60),
             data_timeout: Duration::from_secs(10 * 60),
             max_errors: 10,
+            max_session_time: Duration::from_secs(30 * 60),
+            max_transactions: 100,
             max_connections: 100,
             max_connections_per_ip: 10,
         }

@@ -62,6 +62,8 @@ pub enum CloseReason {
     TooManyErrors,
     /// The server is shutting down (answered 421 4.3.2).
     Shutdown,
+    /// The session reached its time or transaction limit (answered 421 4.7.0).
+    SessionLimit,
     /// The TLS handshake after `STARTTLS` failed (nothing can be answered; the connection is
     /// closed).
     TlsFailed,
@@ -121,6 +123,10 @@ pub struct Session<T, H> {
     errors: usize,
     /// When the current wait for a command (or for the whole message) runs out.
     deadline: Instant,
+    /// When the whole session runs out ([`Limits::max_session_time`]).
+    end_of_session: Instant,
+    /// Transactions opened so far.
+    transactions: usize,
 }
 
 impl<T, H> Session<T, H>
@@ -135,7 +141,10 @@ where
     pub fn new(io: T, handler: Arc<H>, limits: Limits, shutdown: watch::Receiver<bool>) -> Self {
         let commands = CommandReceiver::new(limits.max_line_length);
         let deadline = Instant::now() + limits.command_timeout;
+        let end_of_session = Instant::now() + limits.max_session_time;
         Session {
+            end_of_session,
+            transactions: 0,
             io: Stream::Plain(io),
             handler,
             acceptor: None,
@@ -189,6 +198,11 @@ where
             let n = match self.read(&mut buf).await? {
                 Input::Bytes(n) => n,
                 Input::Closed => return Ok(CloseReason::ClientClosed),
+                Input::TimedOut if Instant::now() >= self.end_of_session => {
+                    debug!("session time limit");
+                    self.reply(&Reply::SESSION_TOO_LONG);
+                    return Ok(CloseReason::SessionLimit);
+                }
                 Input::TimedOut => {
                     debug!(in_data = matches!(self.state, State::Data(..)), "timeout");
                     self.reply(&Reply::TIMEOUT);
@@ -212,7 +226,7 @@ where
     /// message is coming in it does not.
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<Input> {
         let in_data = matches!(self.state, State::Data(..));
-        let read = timeout_at(self.deadline, self.io.read(buf));
+        let read = timeout_at(self.deadline.min(self.end_of_session), self.io.read(buf));
         let result = if in_data {
             read.await
         } else {

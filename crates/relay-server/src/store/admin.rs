@@ -9,7 +9,7 @@
 use pki_core::UnixTime;
 use relay_engine::{
     address::Address,
-    model::{AccountId, Alias, AliasId, Contact, ContactId, Disposition, Event, MailboxId},
+    model::{AccountId, Alias, AliasId, Contact, ContactId, Disposition, Event, MailboxId, ReplyAuth},
 };
 
 use super::{
@@ -62,6 +62,57 @@ impl SqlStore {
         let n =
             affected!(self, sqlx::query("UPDATE accounts SET strict = $1 WHERE id = $2").bind(strict).bind(account.0))?;
         found(n, "account", account.0)
+    }
+
+    /// Sets what authorises replies to the account's reverse aliases.
+    ///
+    /// # Errors
+    /// [`AdminError::NotFound`] for an unknown account.
+    pub async fn set_reply_auth(&self, account: AccountId, reply_auth: ReplyAuth) -> Result<(), AdminError> {
+        let value = rows::reply_auth_to_db(reply_auth);
+        let n = affected!(
+            self,
+            sqlx::query("UPDATE accounts SET reply_auth = $1 WHERE id = $2").bind(value).bind(account.0)
+        )?;
+        found(n, "account", account.0)
+    }
+
+    /// Sets the display name replies from an alias carry (`None`: the bare address).
+    ///
+    /// # Errors
+    /// [`AdminError::NotFound`] if the account has no such alias.
+    pub async fn set_alias_display_name(
+        &self,
+        account: AccountId,
+        alias: AliasId,
+        name: Option<&str>,
+    ) -> Result<(), AdminError> {
+        let n = affected!(
+            self,
+            sqlx::query("UPDATE aliases SET display_name = $1 WHERE id = $2 AND account_id = $3")
+                .bind(name)
+                .bind(alias.0)
+                .bind(account.0)
+        )?;
+        found(n, "alias", alias.0)
+    }
+
+    /// Deletes the mailboxes that were added before `before` and never verified (and that no
+    /// alias uses); returns how many.
+    ///
+    /// # Errors
+    /// [`AdminError::Unavailable`] if the database fails.
+    pub async fn expire_unverified_mailboxes(&self, before: UnixTime) -> Result<u64, AdminError> {
+        let before = rows::time_to_db(before)?;
+        Ok(affected!(
+            self,
+            sqlx::query(
+                "DELETE FROM mailboxes WHERE verified = $1 AND created_at < $2 \
+                 AND NOT EXISTS (SELECT 1 FROM aliases a WHERE a.mailbox_id = mailboxes.id)",
+            )
+            .bind(false)
+            .bind(before)
+        )?)
     }
 
     /// Deletes an account and, by cascade, everything it owns: tokens, mailboxes, aliases,

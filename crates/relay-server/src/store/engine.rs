@@ -26,10 +26,10 @@ use super::{
 impl Store for SqlStore {
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
         let row: Option<AccountRow> = with_pool!(self, p => {
-            sqlx::query_as("SELECT id, strict FROM accounts WHERE id = $1").bind(id.0).fetch_optional(p).await
+            sqlx::query_as("SELECT id, strict, reply_auth FROM accounts WHERE id = $1").bind(id.0).fetch_optional(p).await
         })
         .map_err(db)?;
-        Ok(row.map(rows::account))
+        row.map(rows::account).transpose()
     }
 
     async fn mailbox(&self, id: MailboxId) -> StoreResult<Option<Mailbox>> {

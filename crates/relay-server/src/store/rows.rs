@@ -7,7 +7,7 @@ use relay_engine::{
     address::Address,
     model::{
         Account, AccountId, Alias, AliasId, Contact, ContactId, Disposition, Event, Mailbox, MailboxId, Profile,
-        ProfileId, ProfileStatus, RecipientCert,
+        ProfileId, ProfileStatus, RecipientCert, ReplyAuth,
     },
     store::{StoreError, StoreResult},
 };
@@ -22,7 +22,7 @@ macro_rules! mailbox_select {
 /// The `SELECT` of an alias row ([`AliasRow`]).
 macro_rules! alias_select {
     () => {
-        "SELECT id, account_id, mailbox_id, address, enabled, when_disabled FROM aliases"
+        "SELECT id, account_id, mailbox_id, address, enabled, when_disabled, display_name FROM aliases"
     };
 }
 /// The `SELECT` of a contact row ([`ContactRow`]).
@@ -45,12 +45,12 @@ macro_rules! cert_select {
 }
 pub(super) use {alias_select, cert_select, contact_select, mailbox_select, profile_select};
 
-/// `id, strict`.
-pub(super) type AccountRow = (i64, bool);
+/// `id, strict, reply_auth`.
+pub(super) type AccountRow = (i64, bool, String);
 /// `id, account_id, address, verified`.
 pub(super) type MailboxRow = (i64, i64, String, bool);
-/// `id, account_id, mailbox_id, address, enabled, when_disabled`.
-pub(super) type AliasRow = (i64, i64, i64, String, bool, String);
+/// `id, account_id, mailbox_id, address, enabled, when_disabled, display_name`.
+pub(super) type AliasRow = (i64, i64, i64, String, bool, String, Option<String>);
 /// `id, alias_id, external, display_name, reverse_alias, blocked`.
 pub(super) type ContactRow = (i64, i64, String, Option<String>, String, Option<String>);
 /// `id, account_id, status, root, intermediate, end_entity, sealed_intermediate_key`.
@@ -60,15 +60,32 @@ pub(super) type CertRow = (i64, i64, Vec<u8>, Vec<u8>, i64);
 /// `account_id, kind, detail, at`.
 pub(super) type EventRow = (i64, String, String, i64);
 
-pub(super) fn account((id, strict): AccountRow) -> Account {
-    Account { id: AccountId(id), strict }
+pub(super) fn account((id, strict, reply_auth): AccountRow) -> StoreResult<Account> {
+    Ok(Account { id: AccountId(id), strict, reply_auth: reply_auth_from_db(&reply_auth)? })
+}
+
+pub(crate) fn reply_auth_to_db(r: ReplyAuth) -> &'static str {
+    match r {
+        ReplyAuth::Strong => "strong",
+        ReplyAuth::Envelope => "envelope",
+    }
+}
+
+pub(crate) fn reply_auth_from_db(s: &str) -> StoreResult<ReplyAuth> {
+    match s {
+        "strong" => Ok(ReplyAuth::Strong),
+        "envelope" => Ok(ReplyAuth::Envelope),
+        other => Err(StoreError::Inconsistent(format!("unknown reply_auth {other:?}"))),
+    }
 }
 
 pub(super) fn mailbox((id, account, address_text, verified): MailboxRow) -> StoreResult<Mailbox> {
     Ok(Mailbox { id: MailboxId(id), account: AccountId(account), address: address(&address_text)?, verified })
 }
 
-pub(super) fn alias((id, account, mailbox, address_text, enabled, when_disabled): AliasRow) -> StoreResult<Alias> {
+pub(super) fn alias(
+    (id, account, mailbox, address_text, enabled, when_disabled, display_name): AliasRow,
+) -> StoreResult<Alias> {
     Ok(Alias {
         id: AliasId(id),
         account: AccountId(account),
@@ -76,6 +93,7 @@ pub(super) fn alias((id, account, mailbox, address_text, enabled, when_disabled)
         address: address(&address_text)?,
         enabled,
         when_disabled: disposition_from_db(&when_disabled)?,
+        display_name,
     })
 }
 
@@ -162,8 +180,12 @@ fn status_from_db(s: &str) -> StoreResult<ProfileStatus> {
 
 /// `kind` of [`Event::Issued`].
 const ISSUED: &str = "issued";
-/// `kind` of [`Event::UnauthorizedReply`].
+/// `kind` of [`Event::ReplyRefused`].
+const REPLY_REFUSED: &str = "reply_refused";
+/// `kind` of refused replies written before they had a reason (always `unauthorized`).
 const UNAUTHORIZED_REPLY: &str = "unauthorized_reply";
+/// `kind` of [`Event::NextHopRefused`].
+const NEXT_HOP_REFUSED: &str = "next_hop_refused";
 
 /// An event as a row: the account and time get columns of their own (to select and order by);
 /// the rest goes into a JSON object.
@@ -171,7 +193,9 @@ const UNAUTHORIZED_REPLY: &str = "unauthorized_reply";
 /// | kind | detail |
 /// |---|---|
 /// | `issued` | `{"profile": 7, "contact": 9, "serial": "0a1b…", "subject": "bob.xyz@pportal.io"}` |
-/// | `unauthorized_reply` | `{"contact": 9, "sender": "mallory@example.net"}` |
+/// | `reply_refused` | `{"contact": 9, "sender": "mallory@example.net", "reason": "unauthorized"}` |
+/// | `unauthorized_reply` | `{"contact": 9, "sender": "mallory@example.net"}` (read only: older rows) |
+/// | `next_hop_refused` | `{"alias": 3, "contact": 9, "code": 552, "text": "mailbox full"}` |
 ///
 /// # Errors
 /// [`StoreError::Inconsistent`] for an event kind added to the engine after this code was
@@ -184,10 +208,16 @@ pub(super) fn event_to_db(event: &Event) -> StoreResult<EventRow> {
             json!({ "profile": profile.0, "contact": contact.0, "serial": serial, "subject": subject }).to_string(),
             time_to_db(*at)?,
         )),
-        Event::UnauthorizedReply { account, contact, sender, at } => Ok((
+        Event::ReplyRefused { account, contact, sender, reason, at } => Ok((
             account.0,
-            UNAUTHORIZED_REPLY.to_owned(),
-            json!({ "contact": contact.0, "sender": sender }).to_string(),
+            REPLY_REFUSED.to_owned(),
+            json!({ "contact": contact.0, "sender": sender, "reason": reason }).to_string(),
+            time_to_db(*at)?,
+        )),
+        Event::NextHopRefused { account, alias, contact, code, text, at } => Ok((
+            account.0,
+            NEXT_HOP_REFUSED.to_owned(),
+            json!({ "alias": alias.0, "contact": contact.map(|c| c.0), "code": code, "text": text }).to_string(),
             time_to_db(*at)?,
         )),
         _ => Err(StoreError::Inconsistent("an event kind the SQL store cannot record yet".into())),
@@ -210,10 +240,19 @@ pub(super) fn event_from_db((account, kind, detail, at): EventRow) -> StoreResul
             subject: text(&v, "subject")?,
             at,
         }),
-        UNAUTHORIZED_REPLY => Some(Event::UnauthorizedReply {
+        REPLY_REFUSED | UNAUTHORIZED_REPLY => Some(Event::ReplyRefused {
             account,
             contact: ContactId(int(&v, "contact")?),
             sender: text(&v, "sender")?,
+            reason: if kind == REPLY_REFUSED { text(&v, "reason")? } else { "unauthorized".into() },
+            at,
+        }),
+        NEXT_HOP_REFUSED => Some(Event::NextHopRefused {
+            account,
+            alias: AliasId(int(&v, "alias")?),
+            contact: v.get("contact").and_then(Value::as_i64).map(ContactId),
+            code: u16::try_from(int(&v, "code")?).map_err(|_| missing("code"))?,
+            text: text(&v, "text")?,
             at,
         }),
         _ => None,

@@ -21,6 +21,11 @@ where
             State::Mail(_) | State::Data(..) => return self.error(&Reply::NESTED_MAIL),
             State::Ready => {}
         }
+        if self.transactions >= self.limits.max_transactions {
+            debug!(transactions = self.transactions, "transaction limit");
+            self.reply(&Reply::TOO_MANY_TRANSACTIONS);
+            return Some(CloseReason::SessionLimit);
+        }
         if !self.esmtp && !params.is_empty() {
             // ESMTP parameters need EHLO (RFC 5321 §4.1.1.2, §2.2.1).
             return self.error(&Reply::UNKNOWN_PARAMETER);
@@ -35,6 +40,7 @@ where
             return self.error(&Reply::NEEDS_SMTPUTF8);
         }
         debug!(from = from.as_ref().map(Address::as_str), "sender");
+        self.transactions += 1;
         self.state = State::Mail(Transaction { from, params, rcpts: Vec::new(), destination: None });
         self.reply(&Reply::SENDER_OK);
         None
