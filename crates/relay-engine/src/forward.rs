@@ -223,10 +223,10 @@ impl<S: Store> Engine<S> {
         budget: &mut NewContacts,
         rng: &mut R,
     ) -> Result<Option<Contact>, EngineError> {
-        if let Some(c) = self.store.contact_by_reverse_alias(&addr.normalized()).await? {
-            if c.alias == alias.id {
-                return Ok(Some(c));
-            }
+        if let Some(c) = self.store.contact_by_reverse_alias(&addr.normalized()).await?
+            && c.alias == alias.id
+        {
+            return Ok(Some(c));
         }
         self.contact_within(alias, addr, None, budget, rng).await
     }

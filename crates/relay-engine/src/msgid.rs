@@ -185,8 +185,8 @@ mod tests {
 
     #[test]
     fn base32_round_trip() {
-        for n in 0..40 {
-            let data: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+        for n in 0u8..40 {
+            let data: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
             assert_eq!(unbase32(&base32(&data)).unwrap(), data);
         }
     }

@@ -112,7 +112,7 @@ fn another_users_alias_never_reaches_the_owner_verbatim() {
     assert_eq!(code, 250, "{line}\n{}", relay.log());
     let got = sink.wait_for(before + 2);
     let sent = got.last().unwrap();
-    assert_eq!(sent.rcpts, [trap.clone()]);
+    assert_eq!(sent.rcpts, std::slice::from_ref(&trap));
     assert_eq!(sent.mail_from, victim.alias);
     assert!(!sent.text().to_ascii_lowercase().contains(VICTIM), "{}", sent.text());
     assert!(!sent.text().contains("real.example"), "{}", sent.text());
@@ -191,9 +191,11 @@ fn forged_replies_get_one_answer_and_nothing_is_sent() {
     let before = before + 1;
 
     let reply = message(VICTIM, &reverse, "Re: hello", "", "the plan, in confidence");
-    let encrypted = smime::encrypt_message(&reply, &[bob_cert.clone()], ContentCipher::default(), &mut rng()).unwrap();
+    let encrypted =
+        smime::encrypt_message(&reply, std::slice::from_ref(&bob_cert), ContentCipher::default(), &mut rng()).unwrap();
     let to_unknown =
-        smime::encrypt_message(&reply, &[profile.end_entity.clone()], ContentCipher::default(), &mut rng()).unwrap();
+        smime::encrypt_message(&reply, std::slice::from_ref(&profile.end_entity), ContentCipher::default(), &mut rng())
+            .unwrap();
     let from_boss = message("boss@real.example", &reverse, "Re: hello", "", "x");
     let attempts: [(&str, &str, Vec<u8>); 5] = [
         ("a stranger", STRANGER, message(STRANGER, &reverse, "Re: hello", "", "x")),
