@@ -17,7 +17,7 @@ use x509_cert::Certificate;
 use crate::{
     address::{Address, RelayDomains},
     model::{Contact, Event, Profile, ProfileStatus, RecipientCert},
-    seal::{MasterKey, Purpose},
+    seal::{KeyOwner, MasterKey},
     store::{Store, StoreError},
 };
 
@@ -274,7 +274,8 @@ impl<S: Store> Engine<S> {
         };
         let cert =
             Certificate::from_der(&record.cert).map_err(|_| EngineError::Inconsistent("bad recipient certificate"))?;
-        let key_der = self.master.unseal(&record.sealed_key, Purpose::Recipient)?;
+        let owner = KeyOwner::Recipient { account, contact: contact.id, profile: active.profile.id };
+        let key_der = self.master.unseal(&record.sealed_key, &owner)?;
         Ok((cert, PrivateKey::from_pkcs8_der(&key_der)?))
     }
 
@@ -286,14 +287,16 @@ impl<S: Store> Engine<S> {
         now: UnixTime,
         rng: &mut R,
     ) -> Result<RecipientCert, EngineError> {
-        let inter_key_der = self.master.unseal(&active.profile.sealed_intermediate_key, Purpose::Intermediate)?;
+        let inter_owner = KeyOwner::Intermediate { account, end_entity: &active.profile.end_entity };
+        let inter_key_der = self.master.unseal(&active.profile.sealed_intermediate_key, &inter_owner)?;
         let inter_key = PrivateKey::from_pkcs8_der(&inter_key_der)?;
         let issuer = Issuer::from_certificate(&active.intermediate)?;
         let key = self.pool.take(rng)?;
         let mailbox = pki_core::address::Mailbox::parse(&contact.reverse_alias.normalized())?;
         let life = Lifetime { now, days: self.config.recipient_cert_days };
         let cert = cert::recipient(&mailbox, &key.public_key(), &issuer, life, rng)?.sign(&inter_key, rng)?;
-        let sealed_key = self.master.seal(&key.to_pkcs8_der()?, Purpose::Recipient, rng)?;
+        let owner = KeyOwner::Recipient { account, contact: contact.id, profile: active.profile.id };
+        let sealed_key = self.master.seal(&key.to_pkcs8_der()?, &owner, rng)?;
         let not_after = UnixTime::from_x509(&cert.tbs_certificate().validity().not_after);
         let serial = hex(cert.tbs_certificate().serial_number().as_bytes());
         let record = RecipientCert {

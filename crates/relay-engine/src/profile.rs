@@ -18,7 +18,7 @@ use crate::{
     address::{Address, RelayDomains},
     engine::EngineError,
     model::{AccountId, Profile, ProfileId, ProfileStatus},
-    seal::{MasterKey, Purpose},
+    seal::{KeyOwner, MasterKey},
 };
 
 /// What [`local_ceremony`] produced. The end-entity key is the user's: the relay never
@@ -97,7 +97,10 @@ pub fn local_ceremony<R: CryptoRng + ?Sized>(
         root: Some(der(&root)?),
         intermediate: Some(der(&intermediate)?),
         end_entity: der(&ee)?,
-        sealed_intermediate_key: master.seal(&inter_key.to_pkcs8_der()?, Purpose::Intermediate, rng)?,
+        sealed_intermediate_key: Vec::new(),
     };
+    let owner = KeyOwner::Intermediate { account, end_entity: &profile.end_entity };
+    let sealed_intermediate_key = master.seal(&inter_key.to_pkcs8_der()?, &owner, rng)?;
+    let profile = Profile { sealed_intermediate_key, ..profile };
     Ok(LocalCeremony { profile, root, intermediate, end_entity: ee, end_entity_key: ee_key })
 }

@@ -27,7 +27,7 @@ use crate::{
     model::{Account, Alias, Contact, Event, Mailbox, ReplyAuth},
     outcome::{Delivery, Outcome, RefusalReason, Reply},
     scrub::{self, Scrub},
-    seal::Purpose,
+    seal::KeyOwner,
     store::Store,
 };
 
@@ -125,7 +125,7 @@ impl<S: Store> Engine<S> {
         if !submission && !envelope {
             return refuse(RefusalReason::Unauthorized);
         }
-        let plain = match self.decrypt(data, contact, rng).await? {
+        let plain = match self.decrypt(data, alias.account, contact, rng).await? {
             Decrypted::Plain => data.to_vec(),
             Decrypted::Opened(m) => m,
             Decrypted::NoKey => return refuse(RefusalReason::Undecryptable),
@@ -180,6 +180,7 @@ impl<S: Store> Engine<S> {
     async fn decrypt<R: CryptoRng + ?Sized>(
         &self,
         data: &[u8],
+        account: crate::model::AccountId,
         contact: &Contact,
         rng: &mut R,
     ) -> Result<Decrypted, EngineError> {
@@ -190,7 +191,8 @@ impl<S: Store> Engine<S> {
         }
         for record in self.store.recipient_certs(contact.id).await? {
             let Ok(cert) = <Certificate as der::Decode>::from_der(&record.cert) else { continue };
-            let key_der = self.master.unseal(&record.sealed_key, Purpose::Recipient)?;
+            let owner = KeyOwner::Recipient { account, contact: contact.id, profile: record.profile };
+            let key_der = self.master.unseal(&record.sealed_key, &owner)?;
             let key = pki_core::PrivateKey::from_pkcs8_der(&key_der)?;
             match smime::decrypt_message(data, &cert, &key, rng) {
                 Ok(m) => return Ok(Decrypted::Opened(m)),

@@ -18,7 +18,7 @@ use relay_engine::{
     Envelope, Outcome,
     address::Address,
     model::{NewContact, RecipientCert},
-    seal::Purpose,
+    seal::KeyOwner,
     store::Store,
     testkit::{ALIAS, OWNER, World, WorldOptions},
 };
@@ -241,14 +241,13 @@ async fn reply_world() -> World {
         x509_cert::Certificate::load_pem_chain(&std::fs::read(keys.join("bob-ra.pem")).unwrap()).unwrap().remove(0);
     let key = pki_core::PrivateKey::from_pkcs8_pem(&std::fs::read_to_string(keys.join("bob-ra.key")).unwrap()).unwrap();
     let bob = w.engine.store().contact_by_reverse_alias(BOB_RA).await.unwrap().unwrap();
-    let sealed_key = w
-        .engine
-        .master_key()
-        .seal(&key.to_pkcs8_der().unwrap(), Purpose::Recipient, &mut ChaCha20Rng::from_seed([6; 32]))
-        .unwrap();
+    let profile = w.smime.as_ref().unwrap().profile;
+    let owner = KeyOwner::Recipient { account: w.account, contact: bob.id, profile };
+    let sealed_key =
+        w.engine.master_key().seal(&key.to_pkcs8_der().unwrap(), &owner, &mut ChaCha20Rng::from_seed([6; 32])).unwrap();
     let record = RecipientCert {
         contact: bob.id,
-        profile: w.smime.as_ref().unwrap().profile,
+        profile,
         cert: der::Encode::to_der(&cert).unwrap(),
         sealed_key,
         not_after: UnixTime::from_x509(&cert.tbs_certificate().validity().not_after),

@@ -70,6 +70,11 @@ impl App {
             .map_err(|e| AppError::Io(format!("cannot create {}: {e}", config.data_dir.display())))?;
         let master = load_master_key(&config, generate_key)?;
         let store = SqlStore::connect(&config.database_url()).await.map_err(|e| AppError::Store(e.to_string()))?;
+        let resealed =
+            store.reseal_legacy_keys(&master, &mut os_rng()?).await.map_err(|e| AppError::Store(e.to_string()))?;
+        if resealed > 0 {
+            tracing::info!(keys = resealed, "sealed keys of the first release bound to their rows");
+        }
         let domains = RelayDomains::new(&config.domains).map_err(|e| AppError::Config(e.to_string()))?;
         let mut engine_config = relay_engine::Config::new(domains);
         engine_config.relay_id = config.relay_id.clone();

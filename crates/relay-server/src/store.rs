@@ -47,6 +47,7 @@ mod admin;
 mod engine;
 mod error;
 mod profile;
+mod reseal;
 mod rows;
 mod token;
 

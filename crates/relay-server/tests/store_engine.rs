@@ -19,9 +19,9 @@ use rand_core::SeedableRng;
 use relay_engine::{
     Config, Engine, Envelope, KeyPool, Outcome, RefusalReason, Reply,
     address::{Address, RelayDomains},
-    model::{Event, ProfileStatus},
+    model::{ContactId, Event, ProfileId, ProfileStatus},
     profile::{CeremonyRequest, local_ceremony},
-    seal::MasterKey,
+    seal::{KeyOwner, MasterKey, Purpose},
     store::Store,
     testkit::{ALIAS, DOMAIN, OWNER},
 };
@@ -160,4 +160,75 @@ async fn forward_and_reply(store: SqlStore) {
         Event::ReplyRefused { sender, contact, reason, .. }
             if sender == "mallory@evil.example" && *contact == bob.id && reason == "unauthorized")));
     s.close().await;
+}
+
+/// Someone who can write the database (not read the master key) copies Bob's sealed recipient
+/// key into Carol's row, hoping the relay signs Carol's mail with Bob's key: it does not open
+/// there. Keys of the first release (sealed for a purpose only) are sealed again at start,
+/// bound to their rows, and keep working.
+#[tokio::test]
+async fn sealed_keys_are_bound_to_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("relay.db").display());
+    let store = SqlStore::connect(&url).await.unwrap();
+    let mut g = rng(7);
+    let domains = RelayDomains::new([DOMAIN]).unwrap();
+    let owner = Address::parse(OWNER).unwrap();
+    let account = store.create_account(false).await.unwrap();
+    let mailbox = store.add_mailbox(account, &owner).await.unwrap();
+    store.set_mailbox_verified(account, mailbox, true).await.unwrap();
+    store.create_alias(account, mailbox, &Address::parse(ALIAS).unwrap()).await.unwrap();
+    let master = MasterKey::generate(&mut g);
+    let req = CeremonyRequest {
+        account,
+        owner: &owner,
+        mailboxes: std::slice::from_ref(&owner),
+        domains: &domains,
+        key: KeyAlgorithm::P256,
+        now: NOW,
+    };
+    let c = local_ceremony(&req, &master, &mut g).unwrap();
+    store.insert_profile(&c.profile).await.unwrap();
+    let mut config = Config::new(domains);
+    config.recipient_key = KeyAlgorithm::P256;
+    let engine = Engine::new(store, config, master, KeyPool::new(KeyAlgorithm::P256, 0));
+    let from_carol = String::from_utf8(MSG.to_vec()).unwrap().replace("bob@example.org", "carol@example.org");
+    for (from, msg) in [("bob@example.org", MSG), ("carol@example.org", from_carol.as_bytes())] {
+        assert!(matches!(engine.forward(msg, &env(from, ALIAS), NOW, &mut g).await, Outcome::Deliver(_)), "{from}");
+    }
+    let SqlStore::Sqlite(pool) = engine.store() else { unreachable!() };
+    let ids: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, external FROM contacts ORDER BY external").fetch_all(pool).await.unwrap();
+    let (bob, carol) = (ids[0].0, ids[1].0);
+    sqlx::query("UPDATE recipient_certs SET sealed_key = (SELECT sealed_key FROM recipient_certs WHERE contact_id = $1) WHERE contact_id = $2")
+        .bind(bob)
+        .bind(carol)
+        .execute(pool)
+        .await
+        .unwrap();
+    let o = engine.forward(from_carol.as_bytes(), &env("carol@example.org", ALIAS), NOW, &mut g).await;
+    assert_eq!(o, Outcome::Defer(relay_engine::DeferReason::Seal), "Bob's key does not open in Carol's row");
+
+    // Bob's key as the first release would have sealed it: refused as it is, usable once
+    // sealed again.
+    let (sealed, profile): (Vec<u8>, i64) =
+        sqlx::query_as("SELECT sealed_key, profile_id FROM recipient_certs WHERE contact_id = $1")
+            .bind(bob)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let owner = KeyOwner::Recipient { account, contact: ContactId(bob), profile: ProfileId(profile) };
+    let key = engine.master_key().unseal(&sealed, &owner).unwrap();
+    let legacy = engine.master_key().seal_legacy(&key, Purpose::Recipient, &mut g).unwrap();
+    sqlx::query("UPDATE recipient_certs SET sealed_key = $1 WHERE contact_id = $2")
+        .bind(&legacy)
+        .bind(bob)
+        .execute(pool)
+        .await
+        .unwrap();
+    let o = engine.forward(MSG, &env("bob@example.org", ALIAS), NOW, &mut g).await;
+    assert_eq!(o, Outcome::Defer(relay_engine::DeferReason::Seal), "a version 1 key is not used as it is");
+    assert_eq!(engine.store().reseal_legacy_keys(engine.master_key(), &mut g).await.unwrap(), 1);
+    assert_eq!(engine.store().reseal_legacy_keys(engine.master_key(), &mut g).await.unwrap(), 0, "once");
+    assert!(matches!(engine.forward(MSG, &env("bob@example.org", ALIAS), NOW, &mut g).await, Outcome::Deliver(_)));
 }

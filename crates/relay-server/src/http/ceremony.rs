@@ -37,7 +37,7 @@ use pki_core::{
 use relay_engine::{
     address::Address,
     model::{AccountId, ProfileId, ProfileStatus},
-    seal::Purpose,
+    seal::KeyOwner,
     store::Store,
 };
 use serde::Deserialize;
@@ -187,11 +187,13 @@ fn prepare(plan: &Plan, master: &relay_engine::seal::MasterKey) -> Result<Prepar
     let ee = cert::end_entity(&plan.owner, &plan.csr.public_key, &issuer, ee_life, &mut rng)
         .and_then(|t| t.sign(&inter_key, &mut rng))
         .map_err(|e| internal(&e))?;
+    let end_entity = ee.to_der().map_err(|e| internal(&e))?;
+    let owner = KeyOwner::Intermediate { account: plan.account, end_entity: &end_entity };
     let sealed_key = master
-        .seal(&inter_key.to_pkcs8_der().map_err(|e| internal(&e))?, Purpose::Intermediate, &mut rng)
+        .seal(&inter_key.to_pkcs8_der().map_err(|e| internal(&e))?, &owner, &mut rng)
         .map_err(|e| internal(&e))?;
     tracing::info!(account = plan.account.0, "ceremony: intermediate key made, end-entity certificate issued");
-    Ok(Prepared { end_entity: ee.to_der().map_err(|e| internal(&e))?, sealed_key, tbs: tbs.bytes().to_vec() })
+    Ok(Prepared { end_entity, sealed_key, tbs: tbs.bytes().to_vec() })
 }
 
 #[derive(Deserialize)]

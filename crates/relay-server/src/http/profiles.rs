@@ -17,7 +17,7 @@ use der::{Decode, Encode, pem::LineEnding};
 use pki_core::{PrivateKey, UnixTime, cert::Issuer, crl};
 use relay_engine::{
     model::{AccountId, Event, Profile, ProfileId, ProfileStatus},
-    seal::Purpose,
+    seal::KeyOwner,
     store::Store,
 };
 use serde_json::{Value, json};
@@ -130,12 +130,14 @@ async fn profile_crl(
     let profile = owned_profile(&state, account, id).await?;
     let intermediate = profile.intermediate.ok_or_else(|| not_yet(id))?;
     let sealed = profile.sealed_intermediate_key;
+    let end_entity = profile.end_entity;
     let engine = state.engine.clone();
     let now = state.now();
     let der = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let internal = |e: &dyn core::fmt::Display| ApiError::Internal(format!("CRL: {e}"));
         let cert = Certificate::from_der(&intermediate).map_err(|e| internal(&e))?;
-        let key_der = engine.master_key().unseal(&sealed, Purpose::Intermediate).map_err(|e| internal(&e))?;
+        let owner = KeyOwner::Intermediate { account, end_entity: &end_entity };
+        let key_der = engine.master_key().unseal(&sealed, &owner).map_err(|e| internal(&e))?;
         let key = PrivateKey::from_pkcs8_der(&key_der).map_err(|e| internal(&e))?;
         let issuer = Issuer::from_certificate(&cert).map_err(|e| internal(&e))?;
         let mut rng = os_rng().map_err(|e| internal(&e))?;
