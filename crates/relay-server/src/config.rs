@@ -237,6 +237,9 @@ impl NextHopConfig {
 pub struct HttpConfig {
     /// Listen address.
     pub listen: SocketAddr,
+    /// The bearer token `/metrics` requires (`MAILRELAY_METRICS_TOKEN`). Unset: `/metrics`
+    /// answers loopback clients only.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for Config {
@@ -291,7 +294,7 @@ impl Default for NextHopConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        HttpConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), metrics_token: None }
     }
 }
 
@@ -386,6 +389,9 @@ impl Config {
         self.apply_next_hop_env(&env)?;
         if let Some(v) = env("MAILRELAY_HTTP_LISTEN") {
             self.http.listen = parse("MAILRELAY_HTTP_LISTEN", &v)?;
+        }
+        if let Some(v) = env("MAILRELAY_METRICS_TOKEN").filter(|v| !v.trim().is_empty()) {
+            self.http.metrics_token = Some(Secret::new(v.trim()));
         }
         Ok(())
     }

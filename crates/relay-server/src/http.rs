@@ -16,9 +16,16 @@
 //!   one that does not exist, so ids cannot be probed.
 //! - **Bootstrap** (`POST /api/accounts`) is closed unless configured: see [`Signup`].
 //! - `/healthz` pings the database; `/metrics` is Prometheus text (requests by route and status,
-//!   build info, key pool).
+//!   messages by outcome and reason, build info, key pool), for the metrics token
+//!   (`[http] metrics_token`) or, without one, for loopback clients only.
+//! - **Bounds**: request bodies are limited to [`MAX_BODY`] (413), and a client address that
+//!   presents [`MAX_BAD_TOKENS`] bad bearer tokens within a minute gets 429 for every request
+//!   with a token until the minute is over, valid token or not (so the 429 tells nothing about
+//!   the token).
 
-use axum::Router;
+use std::net::SocketAddr;
+
+use axum::{Router, extract::DefaultBodyLimit};
 use tokio::{net::TcpListener, sync::watch};
 
 mod accounts;
@@ -40,6 +47,11 @@ pub use error::ApiError;
 pub use mailer::{MailFuture, Mailer, SmarthostMailer};
 pub use state::{AppState, Clock, Signup};
 
+/// Largest request body, in bytes (a CSR or a certificate chain in PEM is a few KB).
+pub const MAX_BODY: usize = 64 * 1024;
+/// Bad bearer tokens one client address may present per minute.
+pub const MAX_BAD_TOKENS: u32 = 10;
+
 /// The whole API over `state`.
 pub fn app(state: AppState) -> Router {
     let metrics = state.metrics();
@@ -49,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
@@ -73,7 +86,7 @@ fn all_routes() -> routes::Routes {
 /// # Errors
 /// If accepting connections fails.
 pub async fn serve(listener: TcpListener, state: AppState, mut stop: watch::Receiver<bool>) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;
         })

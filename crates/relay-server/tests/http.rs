@@ -32,7 +32,10 @@ use relay_engine::{
     model::{AccountId, ContactId, Event, ProfileId},
     store::Store,
 };
-use relay_server::http::{Signup, route_table};
+use relay_server::{
+    config::Secret,
+    http::{Signup, route_table},
+};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -92,6 +95,8 @@ async fn every_api_route_needs_a_token() {
         }
         let path = path.replace("{id}", "1");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
+        // A minute per route, so that the bad tokens below stay under the lockout.
+        e.clock.fetch_add(60, Ordering::SeqCst);
         for bad in [None, Some("mrt_0000"), Some(ADMIN)] {
             let r = e.call(method.clone(), &path, bad, Some(json!({}))).await;
             assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
@@ -469,6 +474,30 @@ async fn the_openapi_document_describes_every_route() {
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         assert_ne!(r.body["error"]["message"], "no such route", "{method} {path}");
     }
+}
+
+#[tokio::test]
+async fn bounds_on_bodies_bad_tokens_and_metrics() {
+    let e = env_with(|s| s.with_metrics_token(Secret::new("metrics-secret"))).await;
+    let (_, token) = e.account().await;
+    // A body over the limit: 413 before any handler runs.
+    let huge = json!({ "address": "x".repeat(relay_server::http::MAX_BODY) });
+    let r = e.call(Method::POST, "/api/mailboxes", Some(&token), Some(huge)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    // /metrics wants its token.
+    assert_error(&e.call(Method::GET, "/metrics", None, None).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_error(&e.get("/metrics", &token).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(e.get("/metrics", "metrics-secret").await.status, StatusCode::OK);
+    // Guessing tokens: after ten bad ones in a minute, every token from that client gets 429,
+    // the right one too, so the answer says nothing about the token.
+    for i in 0..relay_server::http::MAX_BAD_TOKENS {
+        assert_error(&e.get("/api/account", &format!("mrt_guess{i}")).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    assert_error(&e.get("/api/account", "mrt_guess_again").await, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_error(&e.get("/api/account", &token).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    // A minute later it is served again.
+    e.clock.fetch_add(60, Ordering::SeqCst);
+    assert_eq!(e.get("/api/account", &token).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -1,10 +1,17 @@
 //! Extractors whose rejections are [`ApiError`]s: the authenticated account, JSON bodies and
 //! path ids.
 
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::Mutex,
+};
+
 use axum::{
-    extract::{FromRequest, FromRequestParts},
+    extract::{ConnectInfo, FromRequest, FromRequestParts},
     http::{HeaderMap, header, request::Parts},
 };
+use pki_core::UnixTime;
 use relay_engine::model::AccountId;
 use sha2::{Digest, Sha256};
 
@@ -34,9 +41,48 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers).ok_or(NO_TOKEN)?;
+        let client = client_ip(parts);
+        if state.bad_tokens.is_locked(client, state.now()) {
+            return Err(ApiError::RateLimited("too many bad tokens from your address; try again in a minute"));
+        }
         let account = state.store().account_for_token(token, state.now()).await?;
+        if account.is_none() {
+            state.bad_tokens.note(client, state.now());
+        }
         account.map(Auth).ok_or(NO_TOKEN)
     }
+}
+
+/// The client's address, if the server recorded it (`None` in-process, in tests).
+pub(super) fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// Bad bearer tokens per client address in the current minute (this node only).
+#[derive(Default)]
+pub(super) struct BadTokens(Mutex<HashMap<Option<IpAddr>, (u64, u32)>>);
+
+impl BadTokens {
+    fn is_locked(&self, ip: Option<IpAddr>, now: UnixTime) -> bool {
+        let Ok(map) = self.0.lock() else { return true };
+        map.get(&ip).is_some_and(|(minute, n)| *minute == now.0 / 60 && *n >= super::MAX_BAD_TOKENS)
+    }
+
+    fn note(&self, ip: Option<IpAddr>, now: UnixTime) {
+        let Ok(mut map) = self.0.lock() else { return };
+        let minute = now.0 / 60;
+        map.retain(|_, (m, _)| *m == minute);
+        let entry = map.entry(ip).or_insert((minute, 0));
+        entry.1 = entry.1.saturating_add(1);
+    }
+}
+
+/// Whether the request's bearer token is `want` (compared in constant time).
+pub(super) fn bearer_is(headers: &HeaderMap, want: &str) -> bool {
+    bearer(headers).is_some_and(|given| {
+        let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(want.as_bytes()));
+        a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    })
 }
 
 /// The token of an `Authorization: Bearer …` header (the scheme is case-insensitive).

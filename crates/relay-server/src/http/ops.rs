@@ -25,7 +25,14 @@ async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Value>, Api
     Ok(axum::Json(json!({ "status": "ok", "database": store.backend() })))
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, parts: axum::http::request::Parts) -> Response {
+    let allowed = match &state.metrics_token {
+        Some(token) => super::extract::bearer_is(&parts.headers, token.expose()),
+        None => super::extract::client_ip(&parts).is_none_or(|ip| ip.is_loopback()),
+    };
+    if !allowed {
+        return ApiError::Unauthorized("/metrics needs the metrics token").into_response();
+    }
     let pool = u64::try_from(state.engine.pool().len()).unwrap_or(u64::MAX);
     let mut text =
         state.metrics().render(&[("mailrelay_key_pool_keys", "Recipient keys generated and waiting.", pool)]);

@@ -64,6 +64,10 @@ pub struct AppState {
     pub(super) code_failures: Arc<Mutex<HashMap<i64, u32>>>,
     /// When codes were mailed, per `account:ID` and `address:ADDR` (this node only).
     pub(super) code_sends: Arc<Mutex<HashMap<String, Vec<u64>>>>,
+    /// Bad bearer tokens per client address.
+    pub(super) bad_tokens: Arc<super::extract::BadTokens>,
+    /// The token `/metrics` requires; `None`: loopback clients only.
+    pub(super) metrics_token: Option<Secret>,
 }
 
 impl AppState {
@@ -80,6 +84,8 @@ impl AppState {
             outcomes: Arc::default(),
             code_failures: Arc::new(Mutex::new(HashMap::new())),
             code_sends: Arc::new(Mutex::new(HashMap::new())),
+            bad_tokens: Arc::default(),
+            metrics_token: None,
         }
     }
 
@@ -89,6 +95,7 @@ impl AppState {
         let mut state = AppState::new(app.engine.clone(), Arc::new(SmarthostMailer::new(app.next_hop.clone())))
             .with_signup(Signup::from_env(env));
         state.outcomes = app.outcomes.clone();
+        state.metrics_token = app.config.http.metrics_token.clone();
         state
     }
 
@@ -110,6 +117,13 @@ impl AppState {
     }
 
     /// Replaces the clock.
+    /// Requires this bearer token for `/metrics`.
+    #[must_use]
+    pub fn with_metrics_token(mut self, token: Secret) -> Self {
+        self.metrics_token = Some(token);
+        self
+    }
+
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
