@@ -103,6 +103,9 @@ pub struct SmtpConfig {
     pub max_session_secs: u64,
     /// Transactions (`MAIL` commands) per connection.
     pub max_transactions: usize,
+    /// MiB of message data in flight across all sessions (counted twice: the message and what
+    /// delivery makes of it); beyond it, 452 4.3.1.
+    pub memory_budget_mb: usize,
     /// `[smtp.tls]`: the certificate and key that `STARTTLS` offers. Unset: no `STARTTLS`.
     pub tls: Option<TlsConfig>,
 }
@@ -271,6 +274,7 @@ impl Default for SmtpConfig {
             data_timeout_secs: 600,
             max_session_secs: 30 * 60,
             max_transactions: 100,
+            memory_budget_mb: 256,
             tls: None,
         }
     }

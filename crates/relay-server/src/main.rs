@@ -234,6 +234,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         data_timeout: std::time::Duration::from_secs(config.smtp.data_timeout_secs),
         max_session_time: std::time::Duration::from_secs(config.smtp.max_session_secs),
         max_transactions: config.smtp.max_transactions,
+        memory_budget: config.smtp.memory_budget_mb.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
     let http_listen = config.http.listen;

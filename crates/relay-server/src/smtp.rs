@@ -41,12 +41,14 @@
 //! # Ok(()) }
 //! ```
 
+mod budget;
 mod handler;
 mod limits;
 pub use relay_smtp::proto;
 mod server;
 mod session;
 
+pub use budget::MemoryBudget;
 pub use handler::{Destination, Handler, SessionInfo, TlsInfo};
 pub use limits::Limits;
 pub use relay_smtp::Reply;

@@ -38,7 +38,7 @@ use relay_engine::{
     address::{Address, RelayDomains},
     model::ProfileStatus,
     profile,
-    seal::{MasterKey, Purpose},
+    seal::{KeyOwner, MasterKey},
     store::Store,
     testkit::{self, World, WorldOptions},
 };
@@ -311,7 +311,8 @@ fn stages(cfg: &Config, b: &Bench<'_>, t: &Throughput, rng: &mut ChaCha20Rng) ->
     };
     let ceremony = profile::local_ceremony(&req, &master, rng)?;
     let sealed_inter = ceremony.profile.sealed_intermediate_key.clone();
-    let inter_key = PrivateKey::from_pkcs8_der(&master.unseal(&sealed_inter, Purpose::Intermediate)?)?;
+    let inter_owner = KeyOwner::Intermediate { account: world.account, end_entity: &ceremony.profile.end_entity };
+    let inter_key = PrivateKey::from_pkcs8_der(&master.unseal(&sealed_inter, &inter_owner)?)?;
     let issuer = Issuer::from_certificate(&ceremony.intermediate)?;
     let contact =
         b.rt.block_on(store.contact_for(world.alias, KNOWN))?.ok_or("the known contact is missing from the store")?;
@@ -322,7 +323,8 @@ fn stages(cfg: &Config, b: &Bench<'_>, t: &Throughput, rng: &mut ChaCha20Rng) ->
     let rcert = cert::recipient(&Mailbox::parse(&reverse_alias)?, &pooled_key.public_key(), &issuer, life, rng)?
         .sign(&inter_key, rng)?;
     let rcert_der = rcert.to_der()?;
-    let sealed_rkey = master.seal(&pooled_key.to_pkcs8_der()?, Purpose::Recipient, rng)?;
+    let rkey_owner = KeyOwner::Recipient { account: world.account, contact: contact.id, profile: stored.id };
+    let sealed_rkey = master.seal(&pooled_key.to_pkcs8_der()?, &rkey_owner, rng)?;
     let chain = [ceremony.intermediate.clone()];
     let recipients = [ceremony.end_entity.clone()];
     let signed = smime::sign_entity(&entity, Signer { cert: &rcert, key: &pooled_key, chain: &chain }, b.now, rng)?;
@@ -354,12 +356,12 @@ fn stages(cfg: &Config, b: &Bench<'_>, t: &Throughput, rng: &mut ChaCha20Rng) ->
     };
     let mut identity = || -> Result {
         black_box(Certificate::from_der(&rcert_der)?);
-        let der = master.unseal(&sealed_rkey, Purpose::Recipient)?;
+        let der = master.unseal(&sealed_rkey, &rkey_owner)?;
         black_box(PrivateKey::from_pkcs8_der(&der)?);
         Ok(())
     };
     let mut inter_unseal = || -> Result {
-        let key = PrivateKey::from_pkcs8_der(&master.unseal(&sealed_inter, Purpose::Intermediate)?)?;
+        let key = PrivateKey::from_pkcs8_der(&master.unseal(&sealed_inter, &inter_owner)?)?;
         black_box((key, Issuer::from_certificate(&ceremony.intermediate)?));
         Ok(())
     };
@@ -374,7 +376,7 @@ fn stages(cfg: &Config, b: &Bench<'_>, t: &Throughput, rng: &mut ChaCha20Rng) ->
     };
     let mut seal = || -> Result {
         let rng = &mut **rng.borrow_mut();
-        black_box(master.seal(&pooled_key.to_pkcs8_der()?, Purpose::Recipient, rng)?);
+        black_box(master.seal(&pooled_key.to_pkcs8_der()?, &rkey_owner, rng)?);
         Ok(())
     };
     let mut sign = || -> Result {

@@ -116,7 +116,6 @@ impl AppState {
         self
     }
 
-    /// Replaces the clock.
     /// Requires this bearer token for `/metrics`.
     #[must_use]
     pub fn with_metrics_token(mut self, token: Secret) -> Self {
@@ -124,6 +123,7 @@ impl AppState {
         self
     }
 
+    /// Replaces the clock.
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;

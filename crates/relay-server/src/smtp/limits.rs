@@ -16,6 +16,7 @@ use super::proto::DEFAULT_MAX_LINE;
 /// | `max_errors` | 10 | the reply to the error, then 421 4.7.0, then close |
 /// | `max_session_time` | 30 min for the whole connection, however busy | 421 4.7.0 at the next wait for input (a message being received is cut off), then close |
 /// | `max_transactions` | 100 `MAIL` commands per connection | 421 4.7.0 instead of the next `MAIL`, then close |
+/// | `memory_budget` | 256 MiB of message data in flight across all sessions, counted twice (the message and what delivery makes of it) | 452 4.3.1 at `MAIL` for a `SIZE=` that does not fit; otherwise the message stops being kept when it no longer fits, and is answered 452 4.3.1 after its end |
 /// | `max_connections` | 100 | 421 4.7.0, then close |
 /// | `max_connections_per_ip` | 10 (per IPv4 address, per IPv6 /64) | 421 4.7.0, then close |
 ///
@@ -48,6 +49,8 @@ pub struct Limits {
     pub max_session_time: Duration,
     /// Transactions (`MAIL` commands) one connection may open.
     pub max_transactions: usize,
+    /// Octets of message data in flight across all sessions ([`MemoryBudget`](super::MemoryBudget)).
+    pub memory_budget: usize,
     /// Most concurrent connections.
     pub max_connections: usize,
     /// Most concurrent connections from one IPv4 address or IPv6 /64.
@@ -65,6 +68,7 @@ impl Default for Limits {
             max_errors: 10,
             max_session_time: Duration::from_secs(30 * 60),
             max_transactions: 100,
+            memory_budget: 256 * 1024 * 1024,
             max_connections: 100,
             max_connections_per_ip: 10,
         }

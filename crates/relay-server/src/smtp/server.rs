@@ -50,6 +50,7 @@ pub async fn serve_tls<H>(
     H: Handler + 'static,
 {
     let connections = Arc::new(Mutex::new(Connections::default()));
+    let budget = Arc::new(super::MemoryBudget::new(limits.memory_budget));
     let mut sessions = JoinSet::new();
     info!(addr = ?listener.local_addr().ok(), starttls = tls.is_some(), "SMTP server listening");
     loop {
@@ -62,7 +63,8 @@ pub async fn serve_tls<H>(
                     let Some(guard) = Connections::admit(&connections, peer.ip(), &limits, &stream) else {
                         continue;
                     };
-                    let mut session = Session::new(stream, Arc::clone(&handler), limits.clone(), shutdown.clone());
+                    let mut session = Session::new(stream, Arc::clone(&handler), limits.clone(), shutdown.clone())
+                        .with_budget(Arc::clone(&budget));
                     if let Some(acceptor) = &tls {
                         session = session.with_tls(acceptor.clone());
                     }

@@ -40,7 +40,7 @@ use tracing::debug;
 use self::starttls::Stream;
 use super::proto::{Command, CommandReceiver, DataReceiver, MailParams, Receive};
 use super::server::shutdown_requested;
-use super::{Destination, Handler, Limits, Reply, SessionInfo, TlsInfo};
+use super::{Destination, Handler, Limits, MemoryBudget, Reply, SessionInfo, TlsInfo};
 
 /// Octets read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -127,6 +127,10 @@ pub struct Session<T, H> {
     end_of_session: Instant,
     /// Transactions opened so far.
     transactions: usize,
+    /// The memory budget for message data, shared with the server's other sessions.
+    budget: Arc<MemoryBudget>,
+    /// What this session holds of it.
+    reserved: usize,
 }
 
 impl<T, H> Session<T, H>
@@ -145,6 +149,8 @@ where
         Session {
             end_of_session,
             transactions: 0,
+            budget: Arc::new(MemoryBudget::new(limits.memory_budget)),
+            reserved: 0,
             io: Stream::Plain(io),
             handler,
             acceptor: None,
@@ -166,6 +172,32 @@ where
     pub fn with_tls(mut self, acceptor: TlsAcceptor) -> Self {
         self.acceptor = Some(acceptor);
         self
+    }
+
+    /// Shares `budget` with other sessions (the server gives every session the same one).
+    #[must_use]
+    pub fn with_budget(mut self, budget: Arc<MemoryBudget>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Reserves twice what has come of the message so far; `false` if it does not fit.
+    fn reserve_for(&mut self, received: usize) -> bool {
+        let want = received.saturating_mul(2);
+        if want <= self.reserved {
+            return true;
+        }
+        if self.budget.try_reserve(want - self.reserved) {
+            self.reserved = want;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives the message's reservation back.
+    fn release_budget(&mut self) {
+        self.budget.release(std::mem::take(&mut self.reserved));
     }
 
     /// What the handler is told about the connection.
@@ -247,13 +279,29 @@ where
     /// Takes one command, or the message (or as much of it as there is), from the input.
     async fn step(&mut self, input: &mut &[u8]) -> io::Result<Option<CloseReason>> {
         match mem::replace(&mut self.state, State::Ready) {
-            State::Data(txn, mut receiver) => match receiver.ingest(input) {
-                Receive::NeedsMoreData => {
-                    self.state = State::Data(txn, receiver);
-                    Ok(None)
+            State::Data(txn, mut receiver) => {
+                let received = receiver.ingest(input);
+                let fits = self.reserve_for(receiver.size());
+                if !fits {
+                    debug!(size = receiver.size(), "memory budget exhausted: the message is no longer kept");
+                    receiver.abandon();
+                    self.release_budget();
                 }
-                Receive::Ready(message) => self.end_of_data(txn, message).await,
-            },
+                match received {
+                    Receive::NeedsMoreData => {
+                        self.state = State::Data(txn, receiver);
+                        Ok(None)
+                    }
+                    Receive::Ready(message) => {
+                        // The message may have ended in the very input that did not fit.
+                        let message =
+                            if fits { message } else { message.and(Err(super::proto::DataError::OverBudget)) };
+                        let done = self.end_of_data(txn, message).await;
+                        self.release_budget();
+                        done
+                    }
+                }
+            }
             state => {
                 self.state = state;
                 match self.commands.ingest(input) {

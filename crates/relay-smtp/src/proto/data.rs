@@ -37,6 +37,9 @@ pub enum DataError {
     },
     /// The message has a bare LF or a bare CR (554 5.6.0).
     BareLineEnding,
+    /// The server ran out of room for messages in flight and stopped keeping this one
+    /// ([`DataReceiver::abandon`]); 452 4.3.1, the client retries later.
+    OverBudget,
 }
 
 impl DataError {
@@ -46,6 +49,7 @@ impl DataError {
         match self {
             Self::TooBig { .. } => crate::Reply::MESSAGE_TOO_BIG,
             Self::BareLineEnding => crate::Reply::BARE_LINE_ENDING,
+            Self::OverBudget => crate::Reply::INSUFFICIENT_STORAGE,
         }
     }
 }
@@ -55,6 +59,7 @@ impl fmt::Display for DataError {
         match self {
             Self::TooBig { size, max } => write!(f, "message of at least {size} octets, more than {max}"),
             Self::BareLineEnding => f.write_str("message contains a bare CR or LF"),
+            Self::OverBudget => f.write_str("no room for the message in memory"),
         }
     }
 }
@@ -75,13 +80,29 @@ pub struct DataReceiver {
     max_size: usize,
     too_big: bool,
     bare: bool,
+    abandoned: bool,
 }
 
 impl DataReceiver {
     /// A receiver for a message of at most `max_size` octets (after un-dot-stuffing).
     #[must_use]
     pub fn new(max_size: usize) -> Self {
-        DataReceiver { state: State::LineStart, message: Vec::new(), size: 0, max_size, too_big: false, bare: false }
+        DataReceiver {
+            state: State::LineStart,
+            message: Vec::new(),
+            size: 0,
+            max_size,
+            too_big: false,
+            bare: false,
+            abandoned: false,
+        }
+    }
+
+    /// Stops keeping the message: what came is dropped, the rest is only read to its end, and
+    /// the result is [`DataError::OverBudget`] (unless it is too big anyway).
+    pub fn abandon(&mut self) {
+        self.abandoned = true;
+        self.message = Vec::new();
     }
 
     /// Octets of message received so far (after un-dot-stuffing).
@@ -159,7 +180,7 @@ impl DataReceiver {
         if self.size > self.max_size {
             self.too_big = true;
             self.message = Vec::new();
-        } else {
+        } else if !self.abandoned {
             self.message.extend_from_slice(bytes);
         }
     }
@@ -167,6 +188,8 @@ impl DataReceiver {
     fn finish(&mut self) -> Result<Vec<u8>, DataError> {
         if self.too_big {
             Err(DataError::TooBig { size: self.size, max: self.max_size })
+        } else if self.abandoned {
+            Err(DataError::OverBudget)
         } else if self.bare {
             Err(DataError::BareLineEnding)
         } else {

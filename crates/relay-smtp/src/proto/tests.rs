@@ -355,3 +355,21 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn an_abandoned_message_is_read_to_its_end_and_not_kept() {
+    let mut rx = DataReceiver::new(1000);
+    let mut first: &[u8] = b"Subject: big\r\n\r\nline one\r\n";
+    assert_eq!(rx.ingest(&mut first), Receive::NeedsMoreData);
+    rx.abandon();
+    let mut rest: &[u8] = b"line two\r\n.\r\nQUIT\r\n";
+    assert_eq!(rx.ingest(&mut rest), Receive::Ready(Err(DataError::OverBudget)));
+    assert_eq!(rest, b"QUIT\r\n", "the client and server stay in step");
+    assert_eq!(DataError::OverBudget.reply(), Reply::INSUFFICIENT_STORAGE);
+    assert_eq!(Reply::INSUFFICIENT_STORAGE.to_string(), "452 4.3.1 insufficient system storage, try again later");
+    // Too big wins over the budget: that one is permanent.
+    let mut rx = DataReceiver::new(4);
+    rx.abandon();
+    let mut input: &[u8] = b"12345\r\n.\r\n";
+    assert!(matches!(rx.ingest(&mut input), Receive::Ready(Err(DataError::TooBig { .. }))));
+}

@@ -36,6 +36,14 @@ where
             self.reply(&Reply::MESSAGE_TOO_BIG);
             return None;
         }
+        if params
+            .size
+            .is_some_and(|size| usize::try_from(size).unwrap_or(usize::MAX).saturating_mul(2) > self.budget.available())
+        {
+            debug!(declared = params.size, "declared size does not fit the memory budget now");
+            self.reply(&Reply::INSUFFICIENT_STORAGE);
+            return None;
+        }
         if from.as_ref().is_some_and(|a| !a.is_ascii()) && !params.smtputf8 {
             return self.error(&Reply::NEEDS_SMTPUTF8);
         }
