@@ -35,6 +35,12 @@ pub struct Config {
     /// Most contacts one forwarded message may create (its sender, To/Cc/Reply-To, relay
     /// addresses in its content); addresses beyond are removed. At least 1.
     pub max_new_contacts: usize,
+    /// Contacts one account may gain (new senders, new recipients, new threads): beyond it a
+    /// new sender is deferred (451) and other new addresses are removed.
+    pub new_contacts_per_account: crate::rate::Rate,
+    /// Replies one account may send; beyond it they are deferred (451; the owner's server
+    /// retries). Counted only once the reply proved to be the owner's.
+    pub replies_per_account: crate::rate::Rate,
 }
 
 impl Config {
@@ -46,6 +52,8 @@ impl Config {
             recipient_key: KeyAlgorithm::Rsa2048,
             recipient_cert_days: 365,
             max_new_contacts: 20,
+            new_contacts_per_account: crate::rate::Rate { burst: 200, per_hour: 1000 },
+            replies_per_account: crate::rate::Rate { burst: 100, per_hour: 500 },
         }
     }
 }
@@ -149,6 +157,8 @@ pub enum EngineError {
     /// A new recipient certificate needs a key, the pool is empty and every on-demand slot is
     /// busy.
     KeyPoolEmpty,
+    /// The account is over one of its rates (new contacts, replies).
+    RateLimited,
 }
 
 impl EngineError {
@@ -161,6 +171,7 @@ impl EngineError {
             EngineError::Seal => DeferReason::Seal,
             EngineError::Inconsistent(_) => DeferReason::Inconsistent,
             EngineError::KeyPoolEmpty => DeferReason::KeyPoolEmpty,
+            EngineError::RateLimited => DeferReason::RateLimited,
         }
     }
 }
@@ -173,6 +184,7 @@ impl core::fmt::Display for EngineError {
             EngineError::Seal => f.write_str("sealed key cannot be opened"),
             EngineError::Inconsistent(m) => write!(f, "inconsistent data: {m}"),
             EngineError::KeyPoolEmpty => f.write_str("key pool empty and every on-demand slot busy"),
+            EngineError::RateLimited => f.write_str("the account is over its rate"),
         }
     }
 }
@@ -204,6 +216,8 @@ pub struct Engine<S> {
     pub(crate) master: MasterKey,
     pub(crate) pool: KeyPool,
     pub(crate) ids: crate::msgid::IdMapper,
+    pub(crate) new_contacts: crate::rate::TokenBuckets<crate::model::AccountId>,
+    pub(crate) replies: crate::rate::TokenBuckets<crate::model::AccountId>,
 }
 
 /// An active profile, parsed and ready to use.
@@ -217,7 +231,9 @@ impl<S: Store> Engine<S> {
     /// An engine. `pool` should hold keys of `config.recipient_key`.
     pub fn new(store: S, config: Config, master: MasterKey, pool: KeyPool) -> Self {
         let ids = crate::msgid::IdMapper::new(&master);
-        Engine { store, config, master, pool, ids }
+        let new_contacts = crate::rate::TokenBuckets::new(config.new_contacts_per_account);
+        let replies = crate::rate::TokenBuckets::new(config.replies_per_account);
+        Engine { store, config, master, pool, ids, new_contacts, replies }
     }
 
     /// The store.
@@ -318,6 +334,9 @@ impl<S: Store> Engine<S> {
 
     /// The contact for `external` at `alias`, created (with a fresh reverse alias) if new.
     ///
+    /// Not counted against the account's rate: for tools and tests. The pipelines and the API
+    /// use [`contact_at`](Self::contact_at).
+    ///
     /// # Errors
     /// If the store fails.
     pub async fn contact_for<R: CryptoRng + ?Sized>(
@@ -327,8 +346,39 @@ impl<S: Store> Engine<S> {
         display_name: Option<&str>,
         rng: &mut R,
     ) -> Result<Contact, EngineError> {
+        self.find_or_create_contact(alias, external, display_name, None, rng).await
+    }
+
+    /// As [`contact_for`](Self::contact_for), counting a new contact against the account's rate
+    /// ([`Config::new_contacts_per_account`]) at `now`.
+    ///
+    /// # Errors
+    /// If the store fails, or [`EngineError::RateLimited`] if the contact is new and the
+    /// account is over its rate.
+    pub async fn contact_at<R: CryptoRng + ?Sized>(
+        &self,
+        alias: &crate::model::Alias,
+        external: &Address,
+        display_name: Option<&str>,
+        now: UnixTime,
+        rng: &mut R,
+    ) -> Result<Contact, EngineError> {
+        self.find_or_create_contact(alias, external, display_name, Some(now), rng).await
+    }
+
+    async fn find_or_create_contact<R: CryptoRng + ?Sized>(
+        &self,
+        alias: &crate::model::Alias,
+        external: &Address,
+        display_name: Option<&str>,
+        rate_at: Option<UnixTime>,
+        rng: &mut R,
+    ) -> Result<Contact, EngineError> {
         if let Some(c) = self.store.contact_for(alias.id, &external.normalized()).await? {
             return Ok(c);
+        }
+        if rate_at.is_some_and(|now| !self.new_contacts.take(&alias.account, now.0.saturating_mul(1000))) {
+            return Err(EngineError::RateLimited);
         }
         let reverse_alias = crate::address::reverse_alias(rng, external, self.config.domains.primary());
         let new = crate::model::NewContact {

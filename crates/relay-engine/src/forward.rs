@@ -122,10 +122,11 @@ impl<S: Store> Engine<S> {
         let Some((sender, name)) = sender_of(&msg, env) else {
             return Ok(Outcome::Reject(Reply::UNPARSEABLE));
         };
-        let mut budget = NewContacts(self.config.max_new_contacts);
+        let mut budget = NewContacts { left: self.config.max_new_contacts, now, sender_done: false };
         let Some(contact) = self.contact_within(alias, &sender, name.as_deref(), &mut budget, rng).await? else {
             return Err(EngineError::Inconsistent("no room for the sender's contact"));
         };
+        budget.sender_done = true;
         if let Some(d) = contact.blocked {
             return Ok(disposition(d, DropReason::ContactBlocked, Reply::BLOCKED));
         }
@@ -206,11 +207,17 @@ impl<S: Store> Engine<S> {
         if let Some(c) = self.store.contact_for(alias.id, &external.normalized()).await? {
             return Ok(Some(c));
         }
-        if budget.0 == 0 {
+        if budget.left == 0 {
             return Ok(None);
         }
-        budget.0 -= 1;
-        Ok(Some(self.contact_for(alias, external, name, rng).await?))
+        budget.left -= 1;
+        let first = !budget.sender_done;
+        match self.contact_at(alias, external, name, budget.now, rng).await {
+            Ok(c) => Ok(Some(c)),
+            // Over the account's rate: a new sender waits (451); other new addresses go.
+            Err(EngineError::RateLimited) if !first => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// What a relay address other than the alias becomes: the reverse alias it already is (of a
@@ -373,8 +380,13 @@ impl<S: Store> Engine<S> {
 /// at the reserved `.invalid` domain (RFC 2606), which nothing can deliver to.
 pub const REMOVED_ADDRESS: &str = "address-removed@relay.invalid";
 
-/// How many more contacts this message may create.
-struct NewContacts(usize);
+/// How many more contacts this message may create, and when (for the account's rate).
+struct NewContacts {
+    left: usize,
+    now: UnixTime,
+    /// The sender's contact (the first one looked up) has been found or made.
+    sender_done: bool,
+}
 
 struct Rewrite<'a> {
     msg: &'a Message<'a>,

@@ -19,6 +19,7 @@ pub mod model;
 pub mod msgid;
 pub mod outcome;
 pub mod profile;
+pub mod rate;
 pub mod reply;
 pub mod scrub;
 pub mod seal;

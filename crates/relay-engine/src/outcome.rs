@@ -131,6 +131,8 @@ pub enum DeferReason {
     Inconsistent,
     /// No pre-generated key was waiting for a new recipient certificate.
     KeyPoolEmpty,
+    /// The account is over one of its rates (new contacts, replies).
+    RateLimited,
 }
 
 impl DeferReason {
@@ -142,6 +144,7 @@ impl DeferReason {
             DeferReason::Seal => "seal",
             DeferReason::Inconsistent => "inconsistent",
             DeferReason::KeyPoolEmpty => "key_pool_empty",
+            DeferReason::RateLimited => "rate_limited",
         }
     }
 }

@@ -143,6 +143,10 @@ impl<S: Store> Engine<S> {
         } else {
             return refuse(RefusalReason::Unauthorized);
         };
+        // Counted only now that the reply proved to be the owner's: a forger cannot spend it.
+        if !self.replies.take(&alias.account, now.0.saturating_mul(1000)) {
+            return Err(EngineError::RateLimited);
+        }
         let real: Vec<String> = verified.iter().map(|m| m.address.as_str().to_owned()).collect();
         let real_refs: Vec<&str> = real.iter().map(String::as_str).collect();
         let scrubbed = match scrub::scrub_message(&plain, &Scrub { real: &real_refs, alias: alias.address.as_str() }) {

@@ -58,11 +58,19 @@ pub struct WorldOptions {
     pub key: KeyAlgorithm,
     /// Keys to pre-generate in the pool.
     pub pool: usize,
+    /// The account's rates: new contacts, replies.
+    pub rates: (crate::rate::Rate, crate::rate::Rate),
 }
 
 impl Default for WorldOptions {
     fn default() -> Self {
-        WorldOptions { strict: false, profile: true, key: KeyAlgorithm::Rsa2048, pool: 0 }
+        WorldOptions {
+            strict: false,
+            profile: true,
+            key: KeyAlgorithm::Rsa2048,
+            pool: 0,
+            rates: (crate::rate::Rate::UNLIMITED, crate::rate::Rate::UNLIMITED),
+        }
     }
 }
 
@@ -100,6 +108,7 @@ impl World {
         }
         let mut config = Config::new(domains);
         config.recipient_key = opts.key;
+        (config.new_contacts_per_account, config.replies_per_account) = opts.rates;
         let engine = Engine::new(store, config, master, pool);
         Ok(World { engine, account, mailbox, alias, smime })
     }

@@ -217,3 +217,39 @@ async fn a_recipient_certificate_near_its_end_is_renewed() {
     deliver(w.engine.forward(MSG, &env("bob@example.org"), later.plus_secs(60), &mut g).await);
     assert_eq!(w.engine.store().events().unwrap().into_iter().filter(|e| matches!(e, Event::Issued { .. })).count(), 2);
 }
+
+#[tokio::test]
+async fn an_account_gains_new_contacts_and_sends_replies_at_its_rate() {
+    use relay_engine::{DeferReason, model::ReplyAuth, rate::Rate};
+    let none = Rate { burst: 2, per_hour: 0 };
+    let w = world(WorldOptions { profile: false, rates: (none, Rate { burst: 1, per_hour: 0 }), ..Default::default() });
+    let mut g = rng(9);
+    let from = |who: &str| format!("From: <{who}>\r\nTo: <{ALIAS}>\r\nSubject: hi\r\n\r\nhello\r\n").into_bytes();
+    for who in ["one@example.org", "two@example.org"] {
+        deliver(w.engine.forward(&from(who), &env(who), NOW, &mut g).await);
+    }
+    // A third new sender waits (451); the ones already known still get through.
+    let third = w.engine.forward(&from("three@example.org"), &env("three@example.org"), NOW, &mut g).await;
+    assert_eq!(third, Outcome::Defer(DeferReason::RateLimited));
+    assert_eq!(third.reply(), Some(Reply::TEMPORARY));
+    deliver(w.engine.forward(&from("one@example.org"), &env("one@example.org"), NOW, &mut g).await);
+    // An hour later nothing came back (per_hour 0), and a new Cc'd address is dropped, not deferred.
+    let cc =
+        String::from_utf8(from("two@example.org")).unwrap().replace("Subject:", "Cc: <four@example.org>\r\nSubject:");
+    let d = deliver(w.engine.forward(cc.as_bytes(), &env("two@example.org"), NOW, &mut g).await);
+    assert!(!String::from_utf8_lossy(&d.data).contains("four"), "over the rate, the new Cc is removed");
+    // Replies: one, then 451 until the bucket refills; a forger's refusal does not spend it.
+    w.engine.store().set_reply_auth(w.account, ReplyAuth::Envelope).unwrap();
+    let one =
+        w.engine.store().contacts().unwrap().into_iter().find(|c| c.external.as_str() == "one@example.org").unwrap();
+    let ra = one.reverse_alias.as_str().to_owned();
+    let reply = format!("From: <{OWNER}>\r\nTo: <{ra}>\r\nSubject: Re\r\n\r\nok\r\n");
+    let renv = |f: &str| Envelope::new(Some(Address::parse(f).unwrap()), Address::parse(&ra).unwrap());
+    let forged = w.engine.reply(reply.as_bytes(), &renv("mallory@evil.example"), NOW, &mut g).await;
+    assert_eq!(forged, Outcome::Refuse(relay_engine::RefusalReason::Unauthorized));
+    assert!(matches!(w.engine.reply(reply.as_bytes(), &renv(OWNER), NOW, &mut g).await, Outcome::Deliver(_)));
+    assert_eq!(
+        w.engine.reply(reply.as_bytes(), &renv(OWNER), NOW, &mut g).await,
+        Outcome::Defer(DeferReason::RateLimited)
+    );
+}

@@ -79,6 +79,8 @@ impl App {
         let mut engine_config = relay_engine::Config::new(domains);
         engine_config.relay_id = config.relay_id.clone();
         engine_config.max_new_contacts = config.abuse.max_new_contacts_per_message.max(1);
+        engine_config.new_contacts_per_account = config.abuse.new_contacts_per_account.into();
+        engine_config.replies_per_account = config.abuse.replies_per_account.into();
         let pool =
             KeyPool::new(KeyAlgorithm::Rsa2048, config.abuse.key_pool).with_on_demand(config.abuse.keygen_on_demand);
         let engine = Arc::new(Engine::new(store, engine_config, master, pool));

@@ -71,11 +71,43 @@ pub struct AbuseConfig {
     /// Contacts one forwarded message may create (sender, To/Cc/Reply-To, relay addresses in
     /// its content); addresses beyond are removed.
     pub max_new_contacts_per_message: usize,
+    /// New SMTP connections per client IPv4 address or IPv6 /64: burst, then per hour.
+    pub connections_per_ip: RateConfig,
+    /// Messages (`MAIL` commands) per client IPv4 address or IPv6 /64: burst, then per hour.
+    pub messages_per_ip: RateConfig,
+    /// New contacts per account (senders, recipients, threads): burst, then per hour.
+    pub new_contacts_per_account: RateConfig,
+    /// Replies per account: burst, then per hour.
+    pub replies_per_account: RateConfig,
+}
+
+/// A token bucket: `burst` at once, `per_hour` added back over each hour.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RateConfig {
+    /// How many at once.
+    pub burst: u32,
+    /// How many an hour, sustained.
+    pub per_hour: u32,
+}
+
+impl From<RateConfig> for relay_engine::rate::Rate {
+    fn from(r: RateConfig) -> Self {
+        relay_engine::rate::Rate { burst: r.burst, per_hour: r.per_hour }
+    }
 }
 
 impl Default for AbuseConfig {
     fn default() -> Self {
-        AbuseConfig { key_pool: 16, keygen_on_demand: 1, max_new_contacts_per_message: 20 }
+        AbuseConfig {
+            key_pool: 16,
+            keygen_on_demand: 1,
+            max_new_contacts_per_message: 20,
+            connections_per_ip: RateConfig { burst: 60, per_hour: 1200 },
+            messages_per_ip: RateConfig { burst: 100, per_hour: 3600 },
+            new_contacts_per_account: RateConfig { burst: 200, per_hour: 1000 },
+            replies_per_account: RateConfig { burst: 100, per_hour: 500 },
+        }
     }
 }
 

@@ -235,6 +235,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         max_session_time: std::time::Duration::from_secs(config.smtp.max_session_secs),
         max_transactions: config.smtp.max_transactions,
         memory_budget: config.smtp.memory_budget_mb.saturating_mul(1024 * 1024),
+        connection_rate_per_ip: config.abuse.connections_per_ip.into(),
+        message_rate_per_ip: config.abuse.messages_per_ip.into(),
         ..Limits::default()
     };
     let http_listen = config.http.listen;

@@ -307,8 +307,7 @@ fn a_flood_of_new_senders_with_the_key_pool_empty_leaves_the_relay_responsive() 
     let _alone = ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempdir();
     let sink = Sink::dumping(&tmp.path().join("sink"));
-    let opts =
-        RelayOptions { extra: "[abuse]\nkey_pool = 0\nkeygen_on_demand = 1\n".into(), ..RelayOptions::new(sink.port) };
+    let opts = RelayOptions { abuse: "key_pool = 0\nkeygen_on_demand = 1\n".into(), ..RelayOptions::new(sink.port) };
     let relay = Relay::start(tmp.path(), &opts);
     let victim = owner(&relay, &sink, VICTIM, true);
 
@@ -445,4 +444,59 @@ fn large_messages_beyond_the_memory_budget_get_452_before_they_pile_up() {
     let (code, line) = c.send(STRANGER, &victim.alias, &small).unwrap();
     assert_eq!(code, 250, "{line}");
     assert_eq!(sink.wait_for(before + 1).len(), before + 1, "only the small one was delivered");
+}
+
+#[test]
+fn rates_per_client_network_and_per_account() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempdir();
+    let sink = Sink::dumping(&tmp.path().join("sink"));
+    let opts = RelayOptions {
+        abuse:
+            "messages_per_ip = { burst = 6, per_hour = 0 }\nnew_contacts_per_account = { burst = 2, per_hour = 0 }\n"
+                .into(),
+        ..RelayOptions::new(sink.port)
+    };
+    let relay = Relay::start(tmp.path(), &opts);
+    // The owner's setup sends its code mail through the next hop, not through SMTP: no message
+    // of 127.0.0.1's six is spent yet.
+    let victim = owner(&relay, &sink, VICTIM, false);
+    let mut c = Smtp::connect(relay.smtp).unwrap();
+    let mut lines = Vec::new();
+    for who in ["one", "two", "three", "one", "two"] {
+        let from = format!("{who}@senders.example");
+        lines.push(c.send(&from, &victim.alias, &message(&from, &victim.alias, "hi", "", "x")).unwrap().1);
+    }
+    assert_eq!(
+        lines,
+        [
+            "250 2.0.0 message accepted and delivered",
+            "250 2.0.0 message accepted and delivered",
+            // A third new contact for the account: deferred, retried later.
+            "451 4.3.0 temporary failure, please try again later",
+            // Known contacts still get through.
+            "250 2.0.0 message accepted and delivered",
+            "250 2.0.0 message accepted and delivered",
+        ]
+    );
+    // The new-thread API says so too.
+    let (status, body) = relay.http(
+        "POST",
+        &format!("/api/aliases/{}/contacts", victim.alias_id),
+        Some(&victim.token),
+        Some(&json!({ "address": "four@senders.example" })),
+    );
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    // The sixth transaction from 127.0.0.1 is the last; the seventh is refused at MAIL, on a
+    // new connection as well.
+    let from = "one@senders.example";
+    assert_eq!(c.send(from, &victim.alias, &message(from, &victim.alias, "hi", "", "x")).unwrap().0, 250);
+    let (code, line) = c.command(Some(&format!("MAIL FROM:<{from}>"))).unwrap();
+    assert_eq!((code, line.as_str()), (450, "450 4.7.1 too many messages from your address, try again later"));
+    let mut again = Smtp::connect(relay.smtp).unwrap();
+    assert_eq!(again.command(Some(&format!("MAIL FROM:<{from}>"))).unwrap().0, 450);
+    let (_, metrics) = relay.http("GET", "/metrics", None, None);
+    assert!(metrics.as_str().unwrap().contains("outcome=\"deferred\",reason=\"rate_limited\"} 1"), "{metrics}");
 }

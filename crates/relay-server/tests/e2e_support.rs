@@ -270,8 +270,9 @@ pub(crate) struct RelayOptions {
     pub(crate) per_ip: usize,
     /// Concurrent SMTP connections in all.
     pub(crate) max_connections: usize,
-    /// Lines appended to the configuration (extra keys of the last section, or new sections).
-    pub(crate) extra: String,
+    /// Keys of `[abuse]` (`key = value` lines). The rates a key does not set are generous: the
+    /// tests send many messages from 127.0.0.1.
+    pub(crate) abuse: String,
     /// Extra keys of `[smtp]`.
     pub(crate) smtp_extra: String,
 }
@@ -284,10 +285,25 @@ impl RelayOptions {
             reply_timeout_secs: 10,
             per_ip: 64,
             max_connections: 256,
-            extra: String::new(),
+            abuse: String::new(),
             smtp_extra: String::new(),
         }
     }
+}
+
+/// `[abuse]`'s lines: `given`, and a generous rate for each rate it does not set.
+fn abuse_section(given: &str) -> String {
+    let set: Vec<&str> = given.lines().filter_map(|l| l.split('=').next()).map(str::trim).collect();
+    let mut out = given.to_owned();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for key in ["connections_per_ip", "messages_per_ip", "new_contacts_per_account", "replies_per_account"] {
+        if !set.contains(&key) {
+            out.push_str(&format!("{key} = {{ burst = 100000, per_hour = 100000000 }}\n"));
+        }
+    }
+    out
 }
 
 /// `mailrelay serve` as a child process, with its SQLite file and master key in `dir/data`.
@@ -323,14 +339,15 @@ impl Relay {
              smarthost = \"127.0.0.1:{hop}\"\n\
              reply_timeout_secs = {timeout}\n\
              [http]\n\
-             listen = \"127.0.0.1:{http}\"\n{extra}",
+             listen = \"127.0.0.1:{http}\"\n\
+             [abuse]\n{abuse}",
             data = dir.join("data").display(),
             key = Base64::encode_string(&key),
             max = opts.max_connections,
             per_ip = opts.per_ip,
             hop = opts.next_hop,
             timeout = opts.reply_timeout_secs,
-            extra = opts.extra,
+            abuse = abuse_section(&opts.abuse),
             smtp_extra = opts.smtp_extra,
         );
         std::fs::write(dir.join("mailrelay.toml"), config).unwrap();

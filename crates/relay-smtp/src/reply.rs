@@ -92,6 +92,9 @@ impl Reply {
     pub const SHUTTING_DOWN: Reply = Reply::fixed(421, (4, 3, 2), "service shutting down, try again later");
     /// 451 4.3.0: a temporary failure on our side; the client retries.
     pub const TEMPORARY: Reply = Reply::fixed(451, (4, 3, 0), "temporary failure, please try again later");
+    /// 450 4.7.1: the client's address sent more messages than its rate allows; it retries later.
+    pub const TOO_MANY_MESSAGES_FROM_IP: Reply =
+        Reply::fixed(450, (4, 7, 1), "too many messages from your address, try again later");
     /// 452 4.3.1: the server has no room for more message data in flight; the client retries.
     pub const INSUFFICIENT_STORAGE: Reply =
         Reply::fixed(452, (4, 3, 1), "insufficient system storage, try again later");
@@ -170,6 +173,7 @@ impl Reply {
         ("TOO_MANY_TRANSACTIONS", Reply::TOO_MANY_TRANSACTIONS),
         ("SHUTTING_DOWN", Reply::SHUTTING_DOWN),
         ("TEMPORARY", Reply::TEMPORARY),
+        ("TOO_MANY_MESSAGES_FROM_IP", Reply::TOO_MANY_MESSAGES_FROM_IP),
         ("INSUFFICIENT_STORAGE", Reply::INSUFFICIENT_STORAGE),
         ("TOO_MANY_RECIPIENTS", Reply::TOO_MANY_RECIPIENTS),
         ("ONE_DESTINATION", Reply::ONE_DESTINATION),

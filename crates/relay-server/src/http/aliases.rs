@@ -237,7 +237,12 @@ async fn create_contact(
     }
     let existed = state.store().contact_for(alias.id, &external.normalized()).await?.is_some();
     let mut rng = os_rng().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let contact = state.engine.contact_for(&alias, &external, name, &mut rng).await?;
+    let contact = match state.engine.contact_at(&alias, &external, name, state.now(), &mut rng).await {
+        Err(relay_engine::EngineError::RateLimited) => {
+            return Err(ApiError::RateLimited("this account has made too many new contacts; try again later"));
+        }
+        other => other?,
+    };
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(contact_json(&contact))))
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use relay_engine::rate::Rate;
+
 use super::proto::DEFAULT_MAX_LINE;
 
 /// Limits of one server: sizes, counts and timeouts. Every breach has its reply.
@@ -19,6 +21,8 @@ use super::proto::DEFAULT_MAX_LINE;
 /// | `memory_budget` | 256 MiB of message data in flight across all sessions, counted twice (the message and what delivery makes of it) | 452 4.3.1 at `MAIL` for a `SIZE=` that does not fit; otherwise the message stops being kept when it no longer fits, and is answered 452 4.3.1 after its end |
 /// | `max_connections` | 100 | 421 4.7.0, then close |
 /// | `max_connections_per_ip` | 10 (per IPv4 address, per IPv6 /64) | 421 4.7.0, then close |
+/// | `connection_rate_per_ip` | burst 60, 1,200 an hour, per IPv4 address or IPv6 /64 | 421 4.7.0, then close |
+/// | `message_rate_per_ip` | burst 100, 3,600 an hour (`MAIL` commands), per IPv4 address or IPv6 /64 | 450 4.7.1 to the `MAIL` |
 ///
 /// The message size is counted after un-dot-stuffing, CRLFs included, as RFC 1870 counts it. A
 /// message is held in memory while it is received and delivered, so the worst case is about
@@ -51,6 +55,11 @@ pub struct Limits {
     pub max_transactions: usize,
     /// Octets of message data in flight across all sessions ([`MemoryBudget`](super::MemoryBudget)).
     pub memory_budget: usize,
+    /// New connections per client network (token bucket).
+    pub connection_rate_per_ip: Rate,
+    /// Transactions (`MAIL` commands) per client network (token bucket), over all its
+    /// connections.
+    pub message_rate_per_ip: Rate,
     /// Most concurrent connections.
     pub max_connections: usize,
     /// Most concurrent connections from one IPv4 address or IPv6 /64.
@@ -69,6 +78,8 @@ impl Default for Limits {
             max_session_time: Duration::from_secs(30 * 60),
             max_transactions: 100,
             memory_budget: 256 * 1024 * 1024,
+            connection_rate_per_ip: Rate { burst: 60, per_hour: 1200 },
+            message_rate_per_ip: Rate { burst: 100, per_hour: 3600 },
             max_connections: 100,
             max_connections_per_ip: 10,
         }

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use relay_engine::rate::TokenBuckets;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -51,6 +52,8 @@ pub async fn serve_tls<H>(
 {
     let connections = Arc::new(Mutex::new(Connections::default()));
     let budget = Arc::new(super::MemoryBudget::new(limits.memory_budget));
+    let message_rate = Arc::new(TokenBuckets::new(limits.message_rate_per_ip));
+    let connection_rate = TokenBuckets::new(limits.connection_rate_per_ip);
     let mut sessions = JoinSet::new();
     info!(addr = ?listener.local_addr().ok(), starttls = tls.is_some(), "SMTP server listening");
     loop {
@@ -60,11 +63,17 @@ pub async fn serve_tls<H>(
             Some(ended) = sessions.join_next() => log_join(ended),
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    if !connection_rate.take(&client_key(peer.ip()), super::session::monotonic_ms()) {
+                        debug!("connection rate of the client's network spent");
+                        let _sent = stream.try_write(&Reply::TOO_MANY_CONNECTIONS_FROM_IP.to_wire());
+                        continue;
+                    }
                     let Some(guard) = Connections::admit(&connections, peer.ip(), &limits, &stream) else {
                         continue;
                     };
                     let mut session = Session::new(stream, Arc::clone(&handler), limits.clone(), shutdown.clone())
-                        .with_budget(Arc::clone(&budget));
+                        .with_budget(Arc::clone(&budget))
+                        .with_message_rate(Arc::clone(&message_rate), client_key(peer.ip()));
                     if let Some(acceptor) = &tls {
                         session = session.with_tls(acceptor.clone());
                     }

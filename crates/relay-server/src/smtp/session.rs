@@ -30,7 +30,9 @@ use std::io;
 use std::mem;
 use std::sync::Arc;
 
-use relay_engine::address::Address;
+use std::net::IpAddr;
+
+use relay_engine::{address::Address, rate::TokenBuckets};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout, timeout_at};
@@ -41,6 +43,12 @@ use self::starttls::Stream;
 use super::proto::{Command, CommandReceiver, DataReceiver, MailParams, Receive};
 use super::server::shutdown_requested;
 use super::{Destination, Handler, Limits, MemoryBudget, Reply, SessionInfo, TlsInfo};
+
+/// Milliseconds on a clock that does not go back, for the rate buckets.
+pub(super) fn monotonic_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    u64::try_from(START.get_or_init(std::time::Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+}
 
 /// Octets read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -131,6 +139,8 @@ pub struct Session<T, H> {
     budget: Arc<MemoryBudget>,
     /// What this session holds of it.
     reserved: usize,
+    /// The per-client message rate and this client's key in it (set by the server).
+    message_rate: Option<(Arc<TokenBuckets<IpAddr>>, IpAddr)>,
 }
 
 impl<T, H> Session<T, H>
@@ -151,6 +161,7 @@ where
             transactions: 0,
             budget: Arc::new(MemoryBudget::new(limits.memory_budget)),
             reserved: 0,
+            message_rate: None,
             io: Stream::Plain(io),
             handler,
             acceptor: None,
@@ -179,6 +190,19 @@ where
     pub fn with_budget(mut self, budget: Arc<MemoryBudget>) -> Self {
         self.budget = budget;
         self
+    }
+
+    /// Counts this session's transactions in `rate` under `client` (its IPv4 address or IPv6
+    /// /64), shared with the client's other sessions.
+    #[must_use]
+    pub fn with_message_rate(mut self, rate: Arc<TokenBuckets<IpAddr>>, client: IpAddr) -> Self {
+        self.message_rate = Some((rate, client));
+        self
+    }
+
+    /// Takes a transaction from the client's rate; `false` if it is spent.
+    fn message_allowed(&self) -> bool {
+        self.message_rate.as_ref().is_none_or(|(rate, client)| rate.take(client, monotonic_ms()))
     }
 
     /// Reserves twice what has come of the message so far; `false` if it does not fit.

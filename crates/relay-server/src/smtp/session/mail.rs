@@ -26,6 +26,11 @@ where
             self.reply(&Reply::TOO_MANY_TRANSACTIONS);
             return Some(CloseReason::SessionLimit);
         }
+        if !self.message_allowed() {
+            debug!("message rate of the client's network spent");
+            self.reply(&Reply::TOO_MANY_MESSAGES_FROM_IP);
+            return None;
+        }
         if !self.esmtp && !params.is_empty() {
             // ESMTP parameters need EHLO (RFC 5321 §4.1.1.2, §2.2.1).
             return self.error(&Reply::UNKNOWN_PARAMETER);
