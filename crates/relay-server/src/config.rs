@@ -101,7 +101,7 @@ impl Default for AbuseConfig {
     fn default() -> Self {
         AbuseConfig {
             key_pool: 16,
-            keygen_on_demand: 1,
+            keygen_on_demand: 2,
             max_new_contacts_per_message: 20,
             connections_per_ip: RateConfig { burst: 60, per_hour: 1200 },
             messages_per_ip: RateConfig { burst: 100, per_hour: 3600 },

@@ -291,12 +291,17 @@ impl RelayOptions {
     }
 }
 
-/// `[abuse]`'s lines: `given`, and a generous rate for each rate it does not set.
+/// `[abuse]`'s lines: `given`, and a generous rate for each rate it does not set, and room for
+/// key generations on demand (two first messages of one new sender in two sessions, right after
+/// start, both need a key before the pool has filled).
 fn abuse_section(given: &str) -> String {
     let set: Vec<&str> = given.lines().filter_map(|l| l.split('=').next()).map(str::trim).collect();
     let mut out = given.to_owned();
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
+    }
+    if !set.contains(&"keygen_on_demand") {
+        out.push_str("keygen_on_demand = 8\n");
     }
     for key in ["connections_per_ip", "messages_per_ip", "new_contacts_per_account", "replies_per_account"] {
         if !set.contains(&key) {

@@ -179,7 +179,7 @@ struct Throughput {
 
 fn throughput(cfg: &Config, b: &Bench<'_>, kind: Kind, rng: &mut ChaCha20Rng) -> Result<Throughput> {
     let name = kind.name();
-    let options = WorldOptions { strict: false, profile: true, key: kind.alg(), pool: 0 };
+    let options = WorldOptions { strict: false, profile: true, key: kind.alg(), pool: 0, ..Default::default() };
     eprintln!("engine {name}: building the world without a pool, checking a forward");
     let inline_world = World::new(options, b.now, rng)?;
     check_delivery(b, &inline_world, &b.forward(&inline_world, KNOWN, 0, rng)?, rng)?;

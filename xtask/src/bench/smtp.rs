@@ -161,8 +161,9 @@ fn bench(bin: &Path, dir: &Path) -> Result {
     Ok(())
 }
 
-/// The relay's configuration: raised connection limits (the RSS run opens 1,000 from one IP)
-/// and a fresh master key from `openssl rand`.
+/// The relay's configuration: raised connection limits and per-IP and per-account rates (the
+/// RSS run opens 1,000 connections from one IP, and every message comes from 127.0.0.1), and a
+/// fresh master key from `openssl rand`.
 fn config_text(dir: &Path, smtp: u16, http: u16, sink: u16) -> Result<String> {
     let key = output(Command::new("openssl").args(["rand", "-base64", "32"]))?;
     Ok(format!(
@@ -179,7 +180,11 @@ fn config_text(dir: &Path, smtp: u16, http: u16, sink: u16) -> Result<String> {
          smarthost = \"127.0.0.1:{sink}\"\n\
          reply_timeout_secs = 30\n\
          [http]\n\
-         listen = \"127.0.0.1:{http}\"\n",
+         listen = \"127.0.0.1:{http}\"\n\
+         [abuse]\n\
+         connections_per_ip = {{ burst = 100000, per_hour = 100000000 }}\n\
+         messages_per_ip = {{ burst = 100000, per_hour = 100000000 }}\n\
+         replies_per_account = {{ burst = 100000, per_hour = 100000000 }}\n",
         dir.join("data").display(),
         key.trim()
     ))
