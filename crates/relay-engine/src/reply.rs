@@ -159,6 +159,19 @@ impl<S: Store> Engine<S> {
             ) => return refuse(RefusalReason::WouldLeak),
             Err(_) => return refuse(RefusalReason::BadMime),
         };
+        // Boundaries name the owner's client, Content-IDs its host: both are replaced.
+        let owner_domains = owner_id_domains(&msg, &verified);
+        let relay_domain = self.config.domains.primary().as_str();
+        let map_cid = |id: &str| {
+            let owner = id.rsplit_once('@').is_some_and(|(_, d)| owner_domains.iter().any(|o| is_same_or_sub(d, o)));
+            if owner { self.ids.hide(id, relay_domain) } else { None }
+        };
+        let mut fresh = || {
+            let mut b = [0u8; 12];
+            rng.fill_bytes(&mut b);
+            format!("=_{}", hex(&b))
+        };
+        let scrubbed = scrub::structure::anonymize(&scrubbed, &mut fresh, &map_cid);
         let Some(clean) = MessageParser::default().parse(&scrubbed[..]) else { return refuse(RefusalReason::BadMime) };
         let ctx = ReplyCtx { alias: &alias, contact, account: &account, verified: &verified };
         let out = match self.reply_headers(&clean, &scrubbed, &ctx, rng).await? {
@@ -328,6 +341,9 @@ impl<S: Store> Engine<S> {
                         &mapped,
                     );
                 }
+            } else if f.name == "mime-version" {
+                // Its comment names the client: `1.0 (Mac OS X Mail 16.0 \(3826.300.87.4.3\))`.
+                headers::push_field(&mut out, "MIME-Version", "1.0");
             } else if REPLY_KEEP.contains(&f.name.as_str()) || headers::is_content_field(&f.name) {
                 headers::push_raw(&mut out, f.bytes);
             }

@@ -73,6 +73,7 @@ mod codec;
 mod detect;
 mod matcher;
 mod rewrite;
+pub(crate) mod structure;
 mod tree;
 mod words;
 

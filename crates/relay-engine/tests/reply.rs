@@ -274,3 +274,32 @@ async fn the_owners_identifiers_and_name_stay_behind_and_threads_still_work() {
     assert!(fwd.contains("In-Reply-To: <r1.ab@mx.real.example>"), "{fwd}");
     assert!(fwd.contains("References: <b1@example.org>\r\n <r1.ab@mx.real.example>"), "{fwd}");
 }
+
+#[tokio::test]
+async fn boundaries_content_ids_and_mime_version_do_not_name_the_owners_client_or_host() {
+    let w = World::new(WorldOptions { profile: false, ..Default::default() }, NOW, &mut rng(40)).unwrap();
+    w.engine.store().set_reply_auth(w.account, ReplyAuth::Envelope).unwrap();
+    w.engine.forward(FROM_BOB, &env("bob@example.org", ALIAS), NOW, &mut rng(41)).await;
+    let bob_ra = w.engine.store().contacts().unwrap()[0].reverse_alias.as_str().to_owned();
+    let b = "Apple-Mail=_3E7A1C55-9F02";
+    let reply = format!(
+        "From: <{OWNER}>\r\nTo: <{bob_ra}>\r\nSubject: Re\r\nMime-Version: 1.0 (Mac OS X Mail 16.0 \\(3826.300.87\\))\r\n\
+         Content-Type: multipart/related; boundary=\"{b}\"\r\n\r\n--{b}\r\nContent-Type: text/html\r\n\r\n\
+         <img src=\"cid:logo.1@mbp.real.example\">\r\n--{b}\r\nContent-Type: image/png\r\nContent-ID: <logo.1@mbp.real.example>\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--{b}--\r\n"
+    );
+    let Outcome::Deliver(d) = w.engine.reply(reply.as_bytes(), &env(OWNER, &bob_ra), NOW, &mut rng(42)).await else {
+        panic!("not delivered")
+    };
+    let text = String::from_utf8(d.data.clone()).unwrap();
+    for gone in ["Apple-Mail", "Mac OS X", "real.example", "mbp."] {
+        assert!(!text.contains(gone), "{gone} in:\n{text}");
+    }
+    assert!(text.contains("MIME-Version: 1.0\r\n"), "{text}");
+    // The image is still referenced by its (new) Content-ID, and the structure holds.
+    let m = mail_parser::MessageParser::default().parse(&d.data[..]).unwrap();
+    let cid = m.parts.iter().find_map(|p| mail_parser::MimeHeaders::content_id(p)).unwrap().to_owned();
+    assert!(cid.ends_with("@pportal.io"), "{cid}");
+    assert!(text.contains(&format!("cid:{cid}")), "{text}");
+    assert_eq!(m.parts.len(), 3);
+}
