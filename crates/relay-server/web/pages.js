@@ -184,24 +184,36 @@ export async function profiles() {
   if (list.length === 0) $("profile-list").append(el("li", { class: "muted" }, "No profile yet: mail is forwarded unencrypted."));
   $("event-table").tBodies[0].replaceChildren(
     ...events.slice().reverse().map((ev) =>
-      el("tr", {}, el("td", {}, date(ev.at)), el("td", {}, ev.kind === "issued" ? "Certificate issued" : "Reply refused"),
-        el("td", {}, [ev.subject, ev.sender, ev.serial && `serial ${ev.serial}`].filter(Boolean).join(" · "))),
+      el("tr", {}, el("td", {}, date(ev.at)), el("td", {}, EVENT_NAMES[ev.kind] ?? ev.kind),
+        el("td", {}, [ev.subject, ev.sender, ev.reason && `reason: ${ev.reason.replaceAll("_", " ")}`,
+          ev.code && `code ${ev.code}`, ev.text, ev.serial && `serial ${ev.serial}`].filter(Boolean).join(" · "))),
     ),
   );
   if (events.length === 0) $("event-table").tBodies[0].append(el("tr", {}, el("td", { colspan: 3, class: "muted" }, "Nothing yet.")));
 }
 
 // ---- settings
+const EVENT_NAMES = {
+  issued: "Certificate issued",
+  reply_refused: "Reply refused",
+  next_hop_refused: "Next hop refused",
+};
+
 export async function settings() {
   const account = await api("GET", "/api/account");
   $("strict").checked = account.strict;
+  $("reply-envelope").checked = account.reply_auth === "envelope";
 }
 
 async function saveSettings(event) {
   const [f] = form(event);
   await busy(f.querySelector("button"), async () => {
-    const account = await api("PATCH", "/api/account", { strict: $("strict").checked });
-    say(account.strict ? "Strict mode is on." : "Strict mode is off.");
+    const account = await api("PATCH", "/api/account", {
+      strict: $("strict").checked,
+      reply_auth: $("reply-envelope").checked ? "envelope" : "strong",
+    });
+    say(`${account.strict ? "Strict mode is on." : "Strict mode is off."} ${
+      account.reply_auth === "envelope" ? "Unsigned replies from your mailbox are sent." : "Replies must be signed."}`);
   });
 }
 

@@ -171,7 +171,15 @@ async function flow(browser) {
   await go(page, "settings");
   await page.getByLabel(/Strict mode/).check();
   await page.getByRole("button", { name: "Save" }).click();
-  await status(page, /Strict mode is on/);
+  await status(page, /Strict mode is on.*Replies must be signed/);
+  // The spoofable envelope check is off by default, and can be turned on.
+  if (await page.getByLabel(/unsigned replies/).isChecked()) throw new Error("check failed: reply_auth is strong by default");
+  await page.getByLabel(/unsigned replies/).check();
+  await page.getByRole("button", { name: "Save" }).click();
+  await status(page, /Unsigned replies from your mailbox are sent/);
+  await page.getByLabel(/unsigned replies/).uncheck();
+  await page.getByRole("button", { name: "Save" }).click();
+  await status(page, /Replies must be signed/);
 
   // A relay that sends something else than this user's intermediate (here: the end-entity
   // certificate's TBS) is refused before the root signs anything.
