@@ -44,9 +44,18 @@ pub struct Envelope {
     pub mail_from: Option<Address>,
     /// The one `RCPT TO` this pipeline handles.
     pub rcpt: Address,
-    /// The mailbox the client authenticated as with SMTP AUTH on the submission listener, if
-    /// it did (an app password of that mailbox).
-    pub auth: Option<Address>,
+    /// Who the client authenticated as with SMTP AUTH on the submission listener, if it did.
+    pub auth: Option<Submitter>,
+}
+
+/// A client that authenticated on the submission listener with an app password: the account
+/// and the (verified) mailbox the password belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submitter {
+    /// The account.
+    pub account: crate::model::AccountId,
+    /// The mailbox.
+    pub mailbox: Address,
 }
 
 impl Envelope {

@@ -27,5 +27,5 @@ pub mod store;
 pub mod testkit;
 
 pub use engine::{Config, Engine, EngineError, KeyPool};
-pub use forward::Envelope;
+pub use forward::{Envelope, Submitter};
 pub use outcome::{DeferReason, Delivery, DropReason, Outcome, RefusalReason, Reply};

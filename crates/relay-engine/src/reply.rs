@@ -120,7 +120,8 @@ impl<S: Store> Engine<S> {
         // Refuse before work: a sender that names no verified mailbox (in the envelope and From,
         // or by SMTP AUTH) is refused before any decryption.
         let submission =
-            env.auth.as_ref().is_some_and(|a| is_verified(a, &verified)) && from_is_owner(&msg, &alias, &verified);
+            env.auth.as_ref().is_some_and(|s| s.account == alias.account && is_verified(&s.mailbox, &verified))
+                && from_is_owner(&msg, &alias, &verified);
         let envelope = envelope_names_owner(&msg, env, &verified);
         if !submission && !envelope {
             return refuse(RefusalReason::Unauthorized);

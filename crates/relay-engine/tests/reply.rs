@@ -153,14 +153,21 @@ async fn only_the_owner_may_reply() {
     // SMTP AUTH as a verified mailbox authorises, with the alias or the mailbox as From.
     w.engine.store().set_reply_auth(w.account, ReplyAuth::Strong).unwrap();
     let mut submitted = Envelope::new(Some(Address::parse(ALIAS).unwrap()), Address::parse(&bob_ra).unwrap());
-    submitted.auth = Some(Address::parse(OWNER).unwrap());
+    submitted.auth = Some(relay_engine::Submitter { account: w.account, mailbox: Address::parse(OWNER).unwrap() });
     let as_alias =
         String::from_utf8(owner_reply(&bob_ra)).unwrap().replace(&format!("<{OWNER}>"), &format!("<{ALIAS}>"));
     let (o, proof) = w.engine.reply_with_proof(as_alias.as_bytes(), &submitted, NOW, &mut rng(9)).await;
     assert!(matches!(o, Outcome::Deliver(_)), "{o:?}");
     assert_eq!(proof, Some(relay_engine::reply::Proof::Submission));
-    // AUTH as someone else's mailbox does not.
-    submitted.auth = Some(Address::parse("mallory@evil.example").unwrap());
+    // AUTH as someone else's mailbox does not, nor as this mailbox in another account.
+    submitted.auth =
+        Some(relay_engine::Submitter { account: w.account, mailbox: Address::parse("mallory@evil.example").unwrap() });
+    let o = w.engine.reply(as_alias.as_bytes(), &submitted, NOW, &mut rng(9)).await;
+    assert_eq!(o, Outcome::Refuse(RefusalReason::Unauthorized));
+    submitted.auth = Some(relay_engine::Submitter {
+        account: relay_engine::model::AccountId(w.account.0 + 1),
+        mailbox: Address::parse(OWNER).unwrap(),
+    });
     let o = w.engine.reply(as_alias.as_bytes(), &submitted, NOW, &mut rng(9)).await;
     assert_eq!(o, Outcome::Refuse(RefusalReason::Unauthorized));
     // An unknown reverse alias.

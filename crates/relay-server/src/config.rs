@@ -140,6 +140,9 @@ pub struct SmtpConfig {
     pub memory_budget_mb: usize,
     /// `[smtp.tls]`: the certificate and key that `STARTTLS` offers. Unset: no `STARTTLS`.
     pub tls: Option<TlsConfig>,
+    /// The submission listener (port 587): `STARTTLS` required, then `AUTH` with an app
+    /// password, then mail, which a reply authorises. Needs `[smtp.tls]`. Unset: none.
+    pub submission_listen: Option<SocketAddr>,
 }
 
 /// `[smtp.tls]`: the SMTP front's certificate and key for `STARTTLS` (RFC 3207). Port 25 TLS is
@@ -160,6 +163,11 @@ impl SmtpConfig {
         if let Some(tls) = &self.tls {
             crate::tls::server_config(&tls.cert, &tls.key)
                 .map_err(|e| ConfigError::Invalid(format!("[smtp.tls]: {e}")))?;
+        }
+        if self.submission_listen.is_some() && self.tls.is_none() {
+            return Err(ConfigError::Invalid(
+                "[smtp] submission_listen needs [smtp.tls]: AUTH is only ever over TLS".into(),
+            ));
         }
         Ok(())
     }
@@ -308,6 +316,7 @@ impl Default for SmtpConfig {
             max_transactions: 100,
             memory_budget_mb: 256,
             tls: None,
+            submission_listen: None,
         }
     }
 }

@@ -30,6 +30,7 @@ use tokio::{net::TcpListener, sync::watch};
 
 mod accounts;
 mod aliases;
+mod app_passwords;
 mod ceremony;
 mod error;
 mod extract;
@@ -75,6 +76,7 @@ fn all_routes() -> routes::Routes {
     routes::Routes::new()
         .merge(accounts::routes())
         .merge(mailboxes::routes())
+        .merge(app_passwords::routes())
         .merge(aliases::routes())
         .merge(profiles::routes())
         .merge(ceremony::routes())

@@ -1,6 +1,7 @@
 //! The `mailrelay` server: SMTP front, synchronous delivery, HTTP API, SQL stores.
 
 pub mod app;
+pub mod app_password;
 pub mod ceremony;
 pub mod config;
 pub mod delivery;

@@ -247,6 +247,21 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let http_listener = TcpListener::bind(http_listen).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let handler = Arc::new(RelayHandler::new(&app));
+    let submission = match (app.config.smtp.submission_listen, &tls) {
+        (Some(addr), Some(acceptor)) => {
+            let listener = TcpListener::bind(addr).await?;
+            eprintln!("mailrelay: submission on {addr} (STARTTLS, then AUTH with an app password)");
+            Some(tokio::spawn(smtp::serve_submission(
+                listener,
+                handler.clone(),
+                limits.clone(),
+                acceptor.clone(),
+                stop_rx.clone(),
+            )))
+        }
+        (Some(_), None) => return Err("[smtp] submission_listen needs [smtp.tls]: AUTH is only ever over TLS".into()),
+        (None, _) => None,
+    };
     let server = tokio::spawn(smtp::serve_tls(listener, handler, limits, tls, stop_rx.clone()));
     let state = relay_server::http::AppState::from_app(&app, |k| std::env::var(k).ok());
     let http = tokio::spawn(relay_server::http::serve(http_listener, state, stop_rx));
@@ -255,6 +270,9 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("mailrelay: shutting down; transactions in progress finish");
     let _ = stop_tx.send(true);
     server.await?;
+    if let Some(submission) = submission {
+        submission.await?;
+    }
     http.await??;
     Ok(())
 }

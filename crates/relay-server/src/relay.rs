@@ -232,9 +232,35 @@ impl Handler for RelayHandler {
         self.deliver_with(&SessionInfo::default(), mail_from, rcpts, data).await
     }
 
+    async fn authenticate(&self, user: &str, password: &str) -> Result<Option<relay_engine::Submitter>, ()> {
+        let candidates = match Address::parse(user.trim()) {
+            Ok(address) => self.engine.store().app_password_candidates(&address.normalized()).await.map_err(|e| {
+                tracing::info!(reason = "store", "AUTH deferred: {e}");
+            })?,
+            Err(_) => Vec::new(),
+        };
+        let password = password.to_owned();
+        // argon2 is CPU-bound: off the async workers. A user without passwords costs one
+        // verification of a decoy, like a user with one.
+        let found = tokio::task::spawn_blocking(move || {
+            if candidates.is_empty() {
+                let _ = crate::app_password::verify(&password, crate::app_password::DECOY);
+                return None;
+            }
+            candidates.into_iter().find(|c| crate::app_password::verify(&password, &c.hash))
+        })
+        .await
+        .map_err(|_| ())?;
+        let Some(found) = found else { return Ok(None) };
+        if let Err(e) = self.engine.store().touch_app_password(found.id, now()).await {
+            tracing::warn!("cannot record an app password's use: {e}");
+        }
+        Ok(Some(relay_engine::Submitter { account: found.account, mailbox: found.mailbox }))
+    }
+
     async fn deliver_with(
         &self,
-        _session: &SessionInfo,
+        session: &SessionInfo,
         mail_from: Option<&Address>,
         rcpts: &[Address],
         data: &[u8],
@@ -254,7 +280,8 @@ impl Handler for RelayHandler {
             Target::Alias(a) => (Pipeline::Forward, Some(a.id.0), None),
             Target::ReverseAlias(c) => (Pipeline::Reply, Some(c.alias.0), Some(c.id.0)),
         };
-        let env = Envelope::new(mail_from.cloned(), rcpt.clone());
+        let mut env = Envelope::new(mail_from.cloned(), rcpt.clone());
+        env.auth = session.submitter.clone();
         let outcome = self.run_pipeline(&target, &env, data).await;
         let contact = match &outcome {
             Outcome::Deliver(d) => d.contact.map(|c| c.0).or(contact),

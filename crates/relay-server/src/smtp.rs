@@ -52,5 +52,5 @@ pub use budget::MemoryBudget;
 pub use handler::{Destination, Handler, SessionInfo, TlsInfo};
 pub use limits::Limits;
 pub use relay_smtp::Reply;
-pub use server::{serve, serve_tls};
+pub use server::{serve, serve_submission, serve_tls};
 pub use session::{CloseReason, Session};

@@ -44,6 +44,7 @@ macro_rules! affected {
 }
 
 mod admin;
+mod app_password;
 mod engine;
 mod error;
 mod profile;
@@ -52,6 +53,7 @@ mod rows;
 mod token;
 
 pub use admin::{TokenId, TokenInfo};
+pub use app_password::{AppPasswordCandidate, AppPasswordInfo};
 pub use error::AdminError;
 pub use token::PlainToken;
 

@@ -500,3 +500,97 @@ fn rates_per_client_network_and_per_account() {
     let (_, metrics) = relay.http("GET", "/metrics", None, None);
     assert!(metrics.as_str().unwrap().contains("outcome=\"deferred\",reason=\"rate_limited\"} 1"), "{metrics}");
 }
+
+#[test]
+fn replies_through_submission_need_tls_and_an_app_password() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempdir();
+    let sink = Sink::dumping(&tmp.path().join("sink"));
+    let (cert, key, _) = relay_server::tls::self_signed_pair(tmp.path(), &["mx.pportal.io".to_owned()]).unwrap();
+    let submission = e2e_support::free_port();
+    let opts = RelayOptions {
+        smtp_extra: format!(
+            "submission_listen = \"127.0.0.1:{submission}\"\n[smtp.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
+        ..RelayOptions::new(sink.port)
+    };
+    let relay = Relay::start(tmp.path(), &opts);
+    let victim = owner(&relay, &sink, VICTIM, false);
+    let before = sink.messages().len();
+    let mut c = Smtp::connect(relay.smtp).unwrap();
+    assert_eq!(c.send(BOB, &victim.alias, &message(BOB, &victim.alias, "hello", "", "hi")).unwrap().0, 250);
+    let fwd = sink.wait_for(before + 1).pop().unwrap();
+    let reverse = angle(&header(&fwd.data, "From").unwrap()).to_owned();
+    let before = before + 1;
+    let mailboxes = relay.api("GET", "/api/mailboxes", &victim.token, None, 200);
+    let mailbox = mailboxes["mailboxes"][0]["id"].as_i64().unwrap();
+    let made = relay.api(
+        "POST",
+        &format!("/api/mailboxes/{mailbox}/app-passwords"),
+        &victim.token,
+        Some(json!({ "name": "laptop" })),
+        201,
+    );
+    let password = made["password"].as_str().unwrap().to_owned();
+    assert_eq!(made["user"], VICTIM);
+    let listed = relay.api("GET", &format!("/api/mailboxes/{mailbox}/app-passwords"), &victim.token, None, 200);
+    assert_eq!(listed["app_passwords"][0]["name"], "laptop");
+    assert!(!listed.to_string().contains(&password), "the password is shown once, never listed");
+
+    // A forger at the submission port: no AUTH in the clear, no mail without AUTH.
+    let reply = message(&victim.alias, &reverse, "Re: hello", "", "sent through submission");
+    let mut plain = Smtp::connect(submission).unwrap();
+    let (code, line) = plain.command(Some(&format!("MAIL FROM:<{}>", victim.alias))).unwrap();
+    assert_eq!((code, line.as_str()), (530, "530 5.7.0 authentication required"));
+    let (code, line) = plain.command(Some("AUTH PLAIN AHZpY3RpbUByZWFsLmV4YW1wbGUAeA==")).unwrap();
+    assert_eq!((code, line.as_str()), (538, "538 5.7.11 encryption required for requested authentication mechanism"));
+    // Over TLS without AUTH, and with a wrong password.
+    let file = tmp.path().join("reply.eml");
+    std::fs::write(&file, &reply).unwrap();
+    let data = format!("@{}", file.display());
+    let (_, out) = swaks(submission, &victim.alias, &reverse, &["--tls", "--data", &data]);
+    // (swaks marks lines read over TLS `<~`, and errors `*`.)
+    assert!(out.contains("<~* 530 5.7.0 authentication required"), "{out}");
+    let (_, out) = swaks(
+        submission,
+        &victim.alias,
+        &reverse,
+        &["--tls", "--auth", "PLAIN", "--auth-user", VICTIM, "--auth-password", "guess", "--data", &data],
+    );
+    assert!(out.contains("<~* 535 5.7.8 authentication credentials invalid"), "{out}");
+    // Nothing of that reached the next hop.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(sink.messages().len(), before);
+
+    // The owner's client, over TLS with the app password (LOGIN, as Outlook does; grouped or
+    // not): sent on from the alias.
+    let typed = password.replace('-', "").to_uppercase();
+    let (code, out) = swaks(
+        submission,
+        &victim.alias,
+        &reverse,
+        &["--tls", "--auth", "LOGIN", "--auth-user", VICTIM, "--auth-password", &typed, "--data", &data],
+    );
+    assert!(out.contains("<~  235 2.7.0 authentication succeeded") && code == Some(0), "{out}\n{}", relay.log());
+    let sent = sink.wait_for(before + 1).pop().unwrap();
+    assert_eq!((sent.rcpts.as_slice(), sent.mail_from.as_str()), ([BOB.to_owned()].as_slice(), victim.alias.as_str()));
+    assert!(
+        sent.text().contains("sent through submission") && !sent.text().contains("real.example"),
+        "{}",
+        sent.text()
+    );
+    // Revoked, it no longer works.
+    let pid = made["id"].as_i64().unwrap();
+    relay.api("DELETE", &format!("/api/app-passwords/{pid}"), &victim.token, None, 204);
+    let (_, out) = swaks(
+        submission,
+        &victim.alias,
+        &reverse,
+        &["--tls", "--auth", "PLAIN", "--auth-user", VICTIM, "--auth-password", &password, "--data", &data],
+    );
+    assert!(out.contains("<~* 535 5.7.8"), "{out}");
+}

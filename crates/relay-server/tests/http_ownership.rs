@@ -296,6 +296,10 @@ async fn one_accounts_token_never_reaches_another_accounts_data(e: &Env) {
     // As WebCrypto gives it: raw r||s.
     let completion = json!({ "root": pem(&root), "intermediate_signature": Base64::encode_string(&raw_ecdsa(&sig)) });
 
+    let made = e.post(&format!("/api/mailboxes/{mailbox}/app-passwords"), &token_a, json!({ "name": "laptop" })).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let app_password = made.body["id"].as_i64().unwrap();
+
     let (_, token_b) = e.account().await;
     e.verified_mailbox(&token_b, "bob@example.com").await;
     let before_a = snapshot(e, &token_a, alias).await;
@@ -335,6 +339,19 @@ async fn one_accounts_token_never_reaches_another_accounts_data(e: &Env) {
             Some(json!({ "enabled": false })),
         ),
         (Method::DELETE, format!("/api/aliases/{alias}"), "/api/aliases/99999".into(), None),
+        (
+            Method::POST,
+            format!("/api/mailboxes/{mailbox}/app-passwords"),
+            "/api/mailboxes/99999/app-passwords".into(),
+            Some(json!({ "name": "b's" })),
+        ),
+        (
+            Method::GET,
+            format!("/api/mailboxes/{mailbox}/app-passwords"),
+            "/api/mailboxes/99999/app-passwords".into(),
+            None,
+        ),
+        (Method::DELETE, format!("/api/app-passwords/{app_password}"), "/api/app-passwords/99999".into(), None),
         (Method::GET, format!("/api/aliases/{alias}/contacts"), "/api/aliases/99999/contacts".into(), None),
         (
             Method::POST,

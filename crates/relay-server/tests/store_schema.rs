@@ -197,7 +197,7 @@ async fn migrated_databases_have_the_same_tables_and_columns() {
     let lite = SqlStore::connect(&url).await.unwrap();
     let lite_schema = live_sqlite(&lite).await;
     lite.close().await;
-    assert_eq!(lite_schema.0.iter().map(|c| &c.0).collect::<BTreeSet<_>>().len(), 8, "eight tables");
+    assert_eq!(lite_schema.0.iter().map(|c| &c.0).collect::<BTreeSet<_>>().len(), 9, "nine tables");
     let Ok(url) = std::env::var("DATABASE_URL") else {
         let required =
             ["CI", "INTEROP_REQUIRED"].iter().any(|v| std::env::var(v).is_ok_and(|x| !x.is_empty() && x != "0"));

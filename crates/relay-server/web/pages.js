@@ -14,6 +14,8 @@ function form(event) {
 // ---- mailboxes
 export async function mailboxes() {
   const { mailboxes: list } = await api("GET", "/api/mailboxes");
+  const passwords = new Map(await Promise.all(list.filter((m) => m.verified).map(async (m) =>
+    [m.id, (await api("GET", `/api/mailboxes/${m.id}/app-passwords`)).app_passwords])));
   $("mailbox-list").replaceChildren(
     ...list.map((m) => {
       const badge = m.verified ? el("span", { class: "badge ok" }, "verified") : el("span", { class: "badge bad" }, "not verified");
@@ -29,11 +31,42 @@ export async function mailboxes() {
             say(`A new code was sent to ${m.address}.`);
           }) }, "Send a new code"));
         li.append(verify);
+      } else {
+        li.append(appPasswords(m, passwords.get(m.id) ?? []));
       }
       return li;
     }),
   );
   if (list.length === 0) $("mailbox-list").append(el("li", { class: "muted" }, "No mailbox yet."));
+}
+
+// App passwords: for a mail client that replies through the relay's submission port (STARTTLS,
+// then AUTH with the mailbox's address and one of these). Shown once, when made.
+function appPasswords(m, list) {
+  const id = `app-name-${m.id}`;
+  const shown = el("p", { class: "muted", "aria-live": "polite" });
+  return el("div", {},
+    el("ul", {}, ...list.map((p) => el("li", {}, `App password “${p.name}” `,
+      el("button", { type: "button", class: "secondary", onclick: (e) => busy(e.currentTarget, async () => {
+        await api("DELETE", `/api/app-passwords/${p.id}`);
+        say(`App password “${p.name}” revoked.`);
+        await mailboxes();
+      }) }, `Revoke ${p.name}`)))),
+    el("form", { onsubmit: (e) => newAppPassword(e, m, shown) },
+      el("label", { for: id }, `New app password for ${m.address} (name it after the device)`),
+      el("input", { id, name: "name", required: true, maxlength: 100 }),
+      el("button", { type: "submit" }, "Make app password")),
+    shown);
+}
+
+async function newAppPassword(event, m, shown) {
+  const [f, data] = form(event);
+  await busy(f.querySelector("button"), async () => {
+    const made = await api("POST", `/api/mailboxes/${m.id}/app-passwords`, { name: data.name });
+    shown.replaceChildren("User ", el("code", {}, made.user), ", password ", el("code", { class: "app-password" }, made.password),
+      ": copy it now, it is shown only once.");
+    say(`App password “${made.name}” made.`);
+  });
 }
 
 async function confirmCode(event, id) {

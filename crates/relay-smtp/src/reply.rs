@@ -63,6 +63,8 @@ impl Reply {
     pub const CANNOT_VRFY: Reply =
         Reply::fixed(252, (2, 5, 0), "cannot verify addresses; send the message and delivery will be attempted");
 
+    /// 235 2.7.0: SMTP AUTH succeeded (RFC 4954).
+    pub const AUTH_OK: Reply = Reply::fixed(235, (2, 7, 0), "authentication succeeded");
     /// 220 2.0.0: answer to `STARTTLS` (RFC 3207 §4); the TLS handshake starts right after it.
     pub const READY_TLS: Reply = Reply::fixed(220, (2, 0, 0), "Ready to start TLS");
 
@@ -105,6 +107,9 @@ impl Reply {
     pub const ONE_DESTINATION: Reply =
         Reply::fixed(452, (4, 5, 3), "one destination per transaction; send this recipient in a new transaction");
 
+    /// 454 4.7.0: the credentials could not be checked now (RFC 4954 §6); the client retries.
+    pub const AUTH_TEMPORARY: Reply = Reply::fixed(454, (4, 7, 0), "temporary authentication failure");
+
     // ---- 5xx: protocol -------------------------------------------------------------------
 
     /// 500 5.5.2: not a command the server knows.
@@ -127,6 +132,19 @@ impl Reply {
     pub const TLS_NOT_AVAILABLE: Reply = Reply::fixed(502, (5, 5, 1), "STARTTLS not available");
     /// 503 5.5.1: `STARTTLS` on a connection that is already under TLS (RFC 3207 §4.2).
     pub const TLS_ALREADY_ACTIVE: Reply = Reply::fixed(503, (5, 5, 1), "TLS already active");
+    /// 501 5.0.0: the client cancelled the SASL exchange with `*`, or its answer was not base64.
+    pub const AUTH_CANCELLED: Reply = Reply::fixed(501, (5, 0, 0), "authentication cancelled or malformed");
+    /// 503 5.5.1: `AUTH` after a successful `AUTH`, or during a transaction.
+    pub const AUTH_NOT_NOW: Reply = Reply::fixed(503, (5, 5, 1), "already authenticated, or inside a transaction");
+    /// 504 5.5.4: a SASL mechanism the server does not offer.
+    pub const AUTH_MECHANISM: Reply = Reply::fixed(504, (5, 5, 4), "unrecognized authentication type");
+    /// 530 5.7.0: the submission listener takes mail only after `AUTH`.
+    pub const AUTH_REQUIRED: Reply = Reply::fixed(530, (5, 7, 0), "authentication required");
+    /// 535 5.7.8: the credentials are wrong (RFC 4954 §6), whatever was wrong with them.
+    pub const AUTH_FAILED: Reply = Reply::fixed(535, (5, 7, 8), "authentication credentials invalid");
+    /// 538 5.7.11: `AUTH` over a connection that is not encrypted (RFC 4954 §6).
+    pub const ENCRYPTION_REQUIRED: Reply =
+        Reply::fixed(538, (5, 7, 11), "encryption required for requested authentication mechanism");
     /// 503 5.5.1: `MAIL` before `EHLO`/`HELO`.
     pub const HELO_FIRST: Reply = Reply::fixed(503, (5, 5, 1), "send EHLO or HELO first");
     /// 503 5.5.1: `MAIL` inside a transaction.
@@ -169,6 +187,14 @@ impl Reply {
         ("TOO_MANY_CONNECTIONS", Reply::TOO_MANY_CONNECTIONS),
         ("TOO_MANY_CONNECTIONS_FROM_IP", Reply::TOO_MANY_CONNECTIONS_FROM_IP),
         ("TOO_MANY_ERRORS", Reply::TOO_MANY_ERRORS),
+        ("AUTH_OK", Reply::AUTH_OK),
+        ("AUTH_TEMPORARY", Reply::AUTH_TEMPORARY),
+        ("AUTH_CANCELLED", Reply::AUTH_CANCELLED),
+        ("AUTH_NOT_NOW", Reply::AUTH_NOT_NOW),
+        ("AUTH_MECHANISM", Reply::AUTH_MECHANISM),
+        ("AUTH_REQUIRED", Reply::AUTH_REQUIRED),
+        ("AUTH_FAILED", Reply::AUTH_FAILED),
+        ("ENCRYPTION_REQUIRED", Reply::ENCRYPTION_REQUIRED),
         ("SESSION_TOO_LONG", Reply::SESSION_TOO_LONG),
         ("TOO_MANY_TRANSACTIONS", Reply::TOO_MANY_TRANSACTIONS),
         ("SHUTTING_DOWN", Reply::SHUTTING_DOWN),
@@ -198,6 +224,12 @@ impl Reply {
         ("NEEDS_SMTPUTF8", Reply::NEEDS_SMTPUTF8),
         ("BARE_LINE_ENDING", Reply::BARE_LINE_ENDING),
     ];
+
+    /// 334: a SASL challenge, base64 (RFC 4954 §4; no enhanced code).
+    #[must_use]
+    pub fn challenge(base64: &str) -> Self {
+        Reply { code: 334, enhanced: None, text: Cow::Owned(base64.to_owned()) }
+    }
 
     /// 220: the greeting, `220 <hostname> ESMTP` (no enhanced code).
     #[must_use]

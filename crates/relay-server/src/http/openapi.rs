@@ -235,6 +235,54 @@ fn operations() -> Vec<(&'static str, &'static str, Op)> {
             },
         ),
         (
+            "/api/mailboxes/{id}/app-passwords",
+            "post",
+            Op {
+                id: "createAppPassword",
+                tag: "mailboxes",
+                summary: "Make an app password for a verified mailbox, for SMTP AUTH on the submission listener; shown once, kept as an argon2id hash.",
+                auth: true,
+                id_param: true,
+                body: Some(
+                    json!({ "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } }, "additionalProperties": false }),
+                ),
+                ok: (
+                    "201",
+                    "The app password, with the user name and the password (shown once).",
+                    ok_json(schema("NewAppPassword")),
+                ),
+                errors: &["400", "404", "409"],
+            },
+        ),
+        (
+            "/api/mailboxes/{id}/app-passwords",
+            "get",
+            Op {
+                id: "listAppPasswords",
+                tag: "mailboxes",
+                summary: "The mailbox's app passwords (ids and names).",
+                auth: true,
+                id_param: true,
+                body: None,
+                ok: ("200", "App passwords.", ok_json(list_of("app_passwords", "AppPassword"))),
+                errors: &["404"],
+            },
+        ),
+        (
+            "/api/app-passwords/{id}",
+            "delete",
+            Op {
+                id: "deleteAppPassword",
+                tag: "mailboxes",
+                summary: "Revoke an app password.",
+                auth: true,
+                id_param: true,
+                body: None,
+                ok: ("204", "Revoked.", None),
+                errors: &["404"],
+            },
+        ),
+        (
             "/api/aliases",
             "post",
             Op {
@@ -524,6 +572,8 @@ fn schemas() -> Value {
         "NewToken": { "type": "object", "required": ["id", "name", "token"], "properties": { "id": id, "name": { "type": "string" }, "token": { "type": "string", "description": "mrt_ and 64 hex digits; shown once" } } },
         "CreatedAccount": { "type": "object", "required": ["account", "token"], "properties": { "account": schema("Account"), "token": schema("NewToken") } },
         "TokenInfo": { "type": "object", "required": ["id", "name", "created_at"], "properties": { "id": id, "name": { "type": "string" }, "created_at": time, "last_used_at": { "type": ["integer", "null"] } } },
+        "AppPassword": { "type": "object", "required": ["id", "mailbox_id", "name"], "properties": { "id": id, "mailbox_id": id, "name": { "type": "string" } } },
+        "NewAppPassword": { "type": "object", "required": ["id", "mailbox_id", "name", "user", "password"], "properties": { "id": id, "mailbox_id": id, "name": { "type": "string" }, "user": { "type": "string" }, "password": { "type": "string" } } },
         "Mailbox": { "type": "object", "required": ["id", "address", "verified"], "properties": { "id": id, "address": { "type": "string" }, "verified": { "type": "boolean" } } },
         "MailboxSent": { "allOf": [schema("Mailbox"), { "type": "object", "required": ["verification_sent"], "properties": { "verification_sent": { "type": "boolean" } } }] },
         "NewAlias": { "type": "object", "properties": { "mailbox_id": id, "prefix": { "type": "string", "maxLength": 40 }, "suffix": { "type": "boolean", "default": true } }, "additionalProperties": false },

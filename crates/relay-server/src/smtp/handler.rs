@@ -4,7 +4,10 @@
 use core::fmt;
 use std::future::Future;
 
-use relay_engine::address::{Address, RelayDomains};
+use relay_engine::{
+    Submitter,
+    address::{Address, RelayDomains},
+};
 
 use super::Reply;
 
@@ -46,6 +49,8 @@ impl fmt::Debug for Destination {
 pub struct SessionInfo {
     /// The TLS parameters, if the client said `STARTTLS` and the handshake succeeded.
     pub tls: Option<TlsInfo>,
+    /// Who the client authenticated as on the submission listener.
+    pub submitter: Option<Submitter>,
 }
 
 /// The parameters of a TLS session negotiated after `STARTTLS` (RFC 3207).
@@ -106,6 +111,18 @@ pub trait Handler: Send + Sync {
         rcpts: &[Address],
         data: &[u8],
     ) -> impl Future<Output = Result<(), Reply>> + Send;
+
+    /// `AUTH` on the submission listener: the account and mailbox whose app password this is;
+    /// `Ok(None)` for wrong credentials (whatever is wrong with them), `Err(())` if they cannot
+    /// be checked now. By default nobody authenticates.
+    ///
+    /// # Errors
+    ///
+    /// `Err(())` for a temporary failure (answered 454 4.7.0).
+    fn authenticate(&self, user: &str, password: &str) -> impl Future<Output = Result<Option<Submitter>, ()>> + Send {
+        let _ = (user, password);
+        async { Ok(None) }
+    }
 
     /// `DATA` time, with what the session knows about the connection: this is what the session
     /// calls. By default it ignores `session` and calls [`deliver`](Self::deliver); a handler

@@ -46,6 +46,34 @@ pub async fn serve_tls<H>(
     handler: Arc<H>,
     limits: Limits,
     tls: Option<TlsAcceptor>,
+    shutdown: watch::Receiver<bool>,
+) where
+    H: Handler + 'static,
+{
+    serve_with(listener, handler, limits, tls, false, shutdown).await;
+}
+
+/// Runs the submission listener (RFC 6409, port 587) on `listener`: as [`serve_tls`], with
+/// every session a [`Session::submission`] one: `STARTTLS`, then `AUTH` (checked by
+/// [`Handler::authenticate`]), then mail.
+pub async fn serve_submission<H>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: Limits,
+    tls: TlsAcceptor,
+    shutdown: watch::Receiver<bool>,
+) where
+    H: Handler + 'static,
+{
+    serve_with(listener, handler, limits, Some(tls), true, shutdown).await;
+}
+
+async fn serve_with<H>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+    submission: bool,
     mut shutdown: watch::Receiver<bool>,
 ) where
     H: Handler + 'static,
@@ -55,7 +83,7 @@ pub async fn serve_tls<H>(
     let message_rate = Arc::new(TokenBuckets::new(limits.message_rate_per_ip));
     let connection_rate = TokenBuckets::new(limits.connection_rate_per_ip);
     let mut sessions = JoinSet::new();
-    info!(addr = ?listener.local_addr().ok(), starttls = tls.is_some(), "SMTP server listening");
+    info!(addr = ?listener.local_addr().ok(), starttls = tls.is_some(), submission, "SMTP server listening");
     loop {
         tokio::select! {
             biased;
@@ -76,6 +104,9 @@ pub async fn serve_tls<H>(
                         .with_message_rate(Arc::clone(&message_rate), client_key(peer.ip()));
                     if let Some(acceptor) = &tls {
                         session = session.with_tls(acceptor.clone());
+                    }
+                    if submission {
+                        session = session.submission();
                     }
                     sessions.spawn(run_session(session, guard).instrument(debug_span!("smtp", peer = %peer)));
                 }

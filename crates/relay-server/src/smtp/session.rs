@@ -20,6 +20,7 @@
 //! acceptor `STARTTLS` is not advertised and is answered
 //! [`Reply::TLS_NOT_AVAILABLE`](super::Reply::TLS_NOT_AVAILABLE) (502 5.5.1).
 
+mod auth;
 mod data;
 mod ehlo;
 mod mail;
@@ -32,7 +33,7 @@ use std::sync::Arc;
 
 use std::net::IpAddr;
 
-use relay_engine::{address::Address, rate::TokenBuckets};
+use relay_engine::{Submitter, address::Address, rate::TokenBuckets};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout, timeout_at};
@@ -141,6 +142,12 @@ pub struct Session<T, H> {
     reserved: usize,
     /// The per-client message rate and this client's key in it (set by the server).
     message_rate: Option<(Arc<TokenBuckets<IpAddr>>, IpAddr)>,
+    /// The submission listener: `AUTH` over TLS, and no `MAIL` without it.
+    submission: bool,
+    /// Who the client authenticated as.
+    submitter: Option<Submitter>,
+    /// A SASL exchange under way.
+    sasl: Option<auth::Sasl>,
 }
 
 impl<T, H> Session<T, H>
@@ -162,6 +169,9 @@ where
             budget: Arc::new(MemoryBudget::new(limits.memory_budget)),
             reserved: 0,
             message_rate: None,
+            submission: false,
+            submitter: None,
+            sasl: None,
             io: Stream::Plain(io),
             handler,
             acceptor: None,
@@ -189,6 +199,14 @@ where
     #[must_use]
     pub fn with_budget(mut self, budget: Arc<MemoryBudget>) -> Self {
         self.budget = budget;
+        self
+    }
+
+    /// Makes this a session of the submission listener (RFC 6409): `AUTH` is offered once the
+    /// connection is under TLS, and mail is taken only after it (see `session/auth.rs`).
+    #[must_use]
+    pub fn submission(mut self) -> Self {
+        self.submission = true;
         self
     }
 
@@ -226,7 +244,7 @@ where
 
     /// What the handler is told about the connection.
     fn info(&self) -> SessionInfo {
-        SessionInfo { tls: self.tls }
+        SessionInfo { tls: self.tls, submitter: self.submitter.clone() }
     }
 
     /// Greets the client and runs the dialogue to its end, then closes the connection.
@@ -328,6 +346,19 @@ where
             }
             state => {
                 self.state = state;
+                if let Some(step) = self.sasl.take() {
+                    return match self.commands.ingest_line(input) {
+                        Receive::NeedsMoreData => {
+                            self.sasl = Some(step);
+                            Ok(None)
+                        }
+                        Receive::Ready(Ok(line)) => {
+                            self.deadline = Instant::now() + self.limits.command_timeout;
+                            Ok(self.sasl_line(step, &line).await)
+                        }
+                        Receive::Ready(Err(e)) => Ok(self.error(&e.reply())),
+                    };
+                }
                 match self.commands.ingest(input) {
                     Receive::NeedsMoreData => Ok(None),
                     Receive::Ready(Ok(Command::StartTls)) => {
@@ -376,6 +407,7 @@ where
             }
             // Handled in `step`, which has the rest of the input (`session/starttls.rs`).
             Command::StartTls => self.error(&Reply::TLS_NOT_AVAILABLE),
+            Command::Auth { mechanism, initial } => self.auth(&mechanism, initial.as_deref()).await,
         })
     }
 

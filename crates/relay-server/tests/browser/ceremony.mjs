@@ -139,6 +139,18 @@ async function flow(browser) {
   await page.getByRole("button", { name: "Verify", exact: true }).click();
   await status(page, /Mailbox verified/);
   check(await page.locator("#mailbox-list .badge.ok").count() === 1, "mailbox shown as verified");
+  // An app password for the submission port: shown once, listed by name, revoked.
+  await page.getByLabel(`New app password for ${MAILBOX}`).fill("phone");
+  await page.getByRole("button", { name: "Make app password" }).click();
+  await status(page, /App password “phone” made/);
+  const appPassword = (await page.locator("code.app-password").textContent()).trim();
+  check(/^[0-9a-z]{5}(-[0-9a-z]{5}){3}$/.test(appPassword), `app password ${appPassword}`);
+  await go(page, "aliases");
+  await go(page, "mailboxes");
+  await page.getByRole("button", { name: "Revoke phone" }).waitFor();
+  check(!(await page.locator("#mailbox-list").textContent()).includes(appPassword), "the password is not listed");
+  await page.getByRole("button", { name: "Revoke phone" }).click();
+  await status(page, /App password “phone” revoked/);
 
   // Aliases: create, copy, disable, enable.
   await go(page, "aliases");

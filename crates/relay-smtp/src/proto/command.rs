@@ -60,6 +60,13 @@ pub enum Command {
     Vrfy,
     /// `STARTTLS` (RFC 3207).
     StartTls,
+    /// `AUTH mechanism [initial-response]` (RFC 4954).
+    Auth {
+        /// The SASL mechanism, upper-cased (`PLAIN`, `LOGIN`, …).
+        mechanism: String,
+        /// The initial response, base64 as sent (`=` for an empty one), if given.
+        initial: Option<String>,
+    },
 }
 
 /// The argument of `RCPT TO:`.
@@ -189,7 +196,7 @@ impl std::error::Error for CommandError {}
 
 /// Commands that exist (RFC 5321 and common extensions) but that this server does not offer.
 const NOT_IMPLEMENTED: &[&str] =
-    &["EXPN", "HELP", "TURN", "ETRN", "ATRN", "AUTH", "BDAT", "SEND", "SOML", "SAML", "XCLIENT", "XFORWARD"];
+    &["EXPN", "HELP", "TURN", "ETRN", "ATRN", "BDAT", "SEND", "SOML", "SAML", "XCLIENT", "XFORWARD"];
 
 impl Command {
     /// Parses one command line, without its CRLF.
@@ -237,6 +244,15 @@ impl Command {
         }
         if is("NOOP") {
             return Ok(Command::Noop);
+        }
+        if is("AUTH") {
+            let mut words = arg.split(' ').filter(|w| !w.is_empty());
+            let mechanism = words.next().ok_or(CommandError::BadArguments { verb: "AUTH" })?.to_ascii_uppercase();
+            let initial = words.next().map(str::to_owned);
+            if words.next().is_some() || mechanism.len() > 20 {
+                return Err(CommandError::BadArguments { verb: "AUTH" });
+            }
+            return Ok(Command::Auth { mechanism, initial });
         }
         if is("VRFY") {
             return if arg.is_empty() { Err(CommandError::BadArguments { verb: "VRFY" }) } else { Ok(Command::Vrfy) };

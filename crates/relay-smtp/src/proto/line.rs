@@ -27,6 +27,17 @@ impl CommandReceiver {
     ///
     /// Returns [`Receive::NeedsMoreData`] after taking all of `input` if no line ended in it.
     pub fn ingest(&mut self, input: &mut &[u8]) -> Receive<Result<Command, CommandError>> {
+        match self.ingest_line(input) {
+            Receive::NeedsMoreData => Receive::NeedsMoreData,
+            Receive::Ready(Ok(line)) => Receive::Ready(parse_line(&line)),
+            Receive::Ready(Err(e)) => Receive::Ready(Err(e)),
+        }
+    }
+
+    /// Takes bytes up to the end of one line and returns the line as it is, its LF or CRLF
+    /// included, without parsing it: for the client's answers in a SASL exchange (RFC 4954),
+    /// which are not commands. The length cap applies.
+    pub fn ingest_line(&mut self, input: &mut &[u8]) -> Receive<Result<Vec<u8>, CommandError>> {
         let bytes = *input;
         let (chunk, ended) = match bytes.iter().position(|&b| b == b'\n') {
             Some(lf) => (bytes.get(..=lf).unwrap_or(bytes), true),
@@ -47,8 +58,7 @@ impl CommandReceiver {
         if let Some(len) = self.discarded.take() {
             return Receive::Ready(Err(CommandError::LineTooLong { len, max: self.max_line }));
         }
-        let line = std::mem::take(&mut self.buf);
-        Receive::Ready(parse_line(&line))
+        Receive::Ready(Ok(std::mem::take(&mut self.buf)))
     }
 
     /// Whether part of a line is buffered (bytes arrived but no end of line yet).

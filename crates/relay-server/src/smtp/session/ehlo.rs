@@ -36,6 +36,9 @@ where
         if self.acceptor.is_some() && self.tls.is_none() {
             extensions.push("STARTTLS".into());
         }
+        if self.submission && self.tls.is_some() {
+            extensions.push("AUTH PLAIN LOGIN".into());
+        }
         extensions
     }
 }

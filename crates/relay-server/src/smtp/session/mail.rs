@@ -21,6 +21,9 @@ where
             State::Mail(_) | State::Data(..) => return self.error(&Reply::NESTED_MAIL),
             State::Ready => {}
         }
+        if self.submission && self.submitter.is_none() {
+            return self.error(&Reply::AUTH_REQUIRED);
+        }
         if self.transactions >= self.limits.max_transactions {
             debug!(transactions = self.transactions, "transaction limit");
             self.reply(&Reply::TOO_MANY_TRANSACTIONS);

@@ -89,6 +89,8 @@ where
         // RFC 3207 §4.2: forget EHLO, MAIL and RCPT; the client starts again with EHLO.
         self.state = State::Connected;
         self.esmtp = false;
+        self.submitter = None;
+        self.sasl = None;
         self.commands = CommandReceiver::new(self.limits.max_line_length);
         self.deadline = Instant::now() + self.limits.command_timeout;
         Ok(None)
