@@ -135,7 +135,7 @@ pub struct SmtpConfig {
     pub max_session_secs: u64,
     /// Transactions (`MAIL` commands) per connection.
     pub max_transactions: usize,
-    /// MiB of message data in flight across all sessions (counted twice: the message and what
+    /// MiB of message data in flight across all sessions (counted four times: the message and the copies
     /// delivery makes of it); beyond it, 452 4.3.1.
     pub memory_budget_mb: usize,
     /// `[smtp.tls]`: the certificate and key that `STARTTLS` offers. Unset: no `STARTTLS`.

@@ -417,7 +417,7 @@ fn large_messages_beyond_the_memory_budget_get_452_before_they_pile_up() {
     }
     let tmp = tempdir();
     let sink = Sink::dumping(&tmp.path().join("sink"));
-    // A budget of 1 MiB, counted twice per message: a 600 KB message does not fit, 200 KB does.
+    // A budget of 1 MiB, counted four times per message: 600 KB does not fit, 200 KB does.
     let opts = RelayOptions { smtp_extra: "memory_budget_mb = 1\n".into(), ..RelayOptions::new(sink.port) };
     let relay = Relay::start(tmp.path(), &opts);
     let victim = owner(&relay, &sink, VICTIM, false);

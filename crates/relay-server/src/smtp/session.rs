@@ -223,9 +223,10 @@ where
         self.message_rate.as_ref().is_none_or(|(rate, client)| rate.take(client, monotonic_ms()))
     }
 
-    /// Reserves twice what has come of the message so far; `false` if it does not fit.
+    /// Reserves [`MemoryBudget::COST`] times what has come of the message so far; `false` if it
+    /// does not fit.
     fn reserve_for(&mut self, received: usize) -> bool {
-        let want = received.saturating_mul(2);
+        let want = received.saturating_mul(MemoryBudget::COST);
         if want <= self.reserved {
             return true;
         }

@@ -6,7 +6,7 @@ use tracing::debug;
 
 use super::{CloseReason, Session, State, Transaction};
 use crate::smtp::proto::MailParams;
-use crate::smtp::{Handler, Reply};
+use crate::smtp::{Handler, MemoryBudget, Reply};
 
 impl<T, H> Session<T, H>
 where
@@ -44,10 +44,9 @@ where
             self.reply(&Reply::MESSAGE_TOO_BIG);
             return None;
         }
-        if params
-            .size
-            .is_some_and(|size| usize::try_from(size).unwrap_or(usize::MAX).saturating_mul(2) > self.budget.available())
-        {
+        if params.size.is_some_and(|size| {
+            usize::try_from(size).unwrap_or(usize::MAX).saturating_mul(MemoryBudget::COST) > self.budget.available()
+        }) {
             debug!(declared = params.size, "declared size does not fit the memory budget now");
             self.reply(&Reply::INSUFFICIENT_STORAGE);
             return None;
