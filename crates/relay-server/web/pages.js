@@ -109,6 +109,10 @@ export async function aliases() {
         }) }, a.enabled ? "Disable" : "Enable"),
         el("a", { href: `#contacts?alias=${a.id}` }, "Contacts"),
         " ",
+        el("form", { class: "inline", onsubmit: (e) => saveReplyName(e, a) },
+          el("label", { for: `reply-name-${a.id}` }, `Name on replies from ${a.address} (never yours; empty: none)`),
+          el("input", { id: `reply-name-${a.id}`, name: "display_name", value: a.display_name ?? "", maxlength: 64 }),
+          el("button", { type: "submit", class: "secondary" }, `Save name for ${a.address}`)),
         el("button", { type: "button", class: "danger", onclick: (e) => busy(e.currentTarget, async () => {
           if (!confirm(`Delete ${a.address} and its contacts? Mail to it will bounce.`)) return;
           await api("DELETE", `/api/aliases/${a.id}`);
@@ -119,6 +123,14 @@ export async function aliases() {
     ),
   );
   if (list.length === 0) $("alias-list").append(el("li", { class: "muted" }, "No alias yet."));
+}
+
+async function saveReplyName(event, a) {
+  const [f, data] = form(event);
+  await busy(f.querySelector("button"), async () => {
+    const saved = await api("PATCH", `/api/aliases/${a.id}`, { display_name: data.display_name.trim() });
+    say(saved.display_name ? `Replies from ${a.address} show “${saved.display_name}”.` : `Replies from ${a.address} show no name.`);
+  });
 }
 
 async function addAlias(event) {

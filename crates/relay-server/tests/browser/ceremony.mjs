@@ -161,6 +161,10 @@ async function flow(browser) {
   check(/^shop.*@pportal\.io$/.test(alias), `alias ${alias}`);
   await page.getByRole("button", { name: `Copy ${alias}` }).click();
   await status(page, /Copied/);
+  // The name replies from the alias carry (the owner's own never leaves).
+  await page.getByLabel(`Name on replies from ${alias}`).fill("Shop desk");
+  await page.getByRole("button", { name: `Save name for ${alias}` }).click();
+  await status(page, /show “Shop desk”/);
   check((await page.evaluate(() => navigator.clipboard.readText())) === alias, "copied to the clipboard");
   await page.getByRole("button", { name: "Disable" }).click();
   await status(page, /disabled/);
