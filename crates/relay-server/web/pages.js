@@ -49,8 +49,8 @@ function appPasswords(m, list) {
     el("ul", {}, ...list.map((p) => el("li", {}, `App password “${p.name}” `,
       el("button", { type: "button", class: "secondary", onclick: (e) => busy(e.currentTarget, async () => {
         await api("DELETE", `/api/app-passwords/${p.id}`);
-        say(`App password “${p.name}” revoked.`);
         await mailboxes();
+        say(`App password “${p.name}” revoked.`);
       }) }, `Revoke ${p.name}`)))),
     el("form", { onsubmit: (e) => newAppPassword(e, m, shown) },
       el("label", { for: id }, `New app password for ${m.address} (name it after the device)`),
@@ -73,8 +73,9 @@ async function confirmCode(event, id) {
   const [f, data] = form(event);
   await busy(f.querySelector("button"), async () => {
     await api("POST", `/api/mailboxes/${id}/confirm`, { code: data.code });
-    say("Mailbox verified.");
+    // Shown first, then said: what the status line announces is on the page.
     await mailboxes();
+    say("Mailbox verified.");
   });
 }
 

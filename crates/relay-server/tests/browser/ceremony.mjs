@@ -138,6 +138,7 @@ async function flow(browser) {
   await page.getByLabel(`Code mailed to ${MAILBOX}`).fill(await verificationCode());
   await page.getByRole("button", { name: "Verify", exact: true }).click();
   await status(page, /Mailbox verified/);
+  await page.locator("#mailbox-list .badge.ok").first().waitFor();
   check(await page.locator("#mailbox-list .badge.ok").count() === 1, "mailbox shown as verified");
   // An app password for the submission port: shown once, listed by name, revoked.
   await page.getByLabel(`New app password for ${MAILBOX}`).fill("phone");
