@@ -39,6 +39,35 @@ pub fn verify(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(normalize(password).as_bytes(), &h).is_ok())
 }
 
+/// App passwords one mailbox may hold; creating more is refused.
+pub const MAX_PER_MAILBOX: usize = 5;
+
+/// Hashes every sign-in verifies, whoever the user is: the user's candidates, padded with
+/// [`DECOY`]s. An unknown address, an address with one password and one with five cost the same
+/// time, and a match does not stop the loop, so the time does not tell where it was found.
+pub const VERIFICATIONS_PER_SIGN_IN: usize = MAX_PER_MAILBOX;
+
+/// Which of `candidates` `password` opens, after [`VERIFICATIONS_PER_SIGN_IN`] verifications
+/// (more only when one address holds more candidates than that, across accounts).
+/// `verify(password, hash)` is [`verify`]; tests pass a counter.
+pub fn find_match<'a, C>(
+    candidates: &'a [C],
+    hash_of: impl Fn(&C) -> &str,
+    password: &str,
+    mut verify: impl FnMut(&str, &str) -> bool,
+) -> Option<&'a C> {
+    let mut found = None;
+    for c in candidates {
+        if verify(password, hash_of(c)) && found.is_none() {
+            found = Some(c);
+        }
+    }
+    for _ in candidates.len()..VERIFICATIONS_PER_SIGN_IN {
+        let _ = verify(password, DECOY);
+    }
+    found
+}
+
 /// A hash that no password matches, verified when the user has no password at all, so that a
 /// wrong user costs the same time as a wrong password.
 pub const DECOY: &str =
@@ -65,5 +94,33 @@ mod tests {
         assert!(!verify(&p, "not a hash"));
         assert!(!verify(&p, DECOY));
         assert!(PasswordHash::new(DECOY).is_ok(), "the decoy parses, so it costs a real verification");
+    }
+
+    /// The attack: time `AUTH` for an unknown address and for a known one, wrong password both
+    /// times. One argon2 verification per candidate made a known address with several passwords
+    /// slower, and a match early in the list faster. The number of verifications is the time.
+    #[test]
+    fn every_sign_in_costs_the_same_verifications() {
+        let hashes: Vec<String> = (0..MAX_PER_MAILBOX).map(|i| format!("hash{i}")).collect();
+        let count = |candidates: &[String], right: Option<&str>| {
+            let mut n = 0;
+            let found = find_match(candidates, String::as_str, "pw", |_, h| {
+                n += 1;
+                Some(h) == right
+            })
+            .cloned();
+            (n, found)
+        };
+        let none: &[String] = &[];
+        assert_eq!(count(none, None), (VERIFICATIONS_PER_SIGN_IN, None), "unknown user");
+        for k in 1..=MAX_PER_MAILBOX {
+            let some = &hashes[..k];
+            assert_eq!(count(some, None), (VERIFICATIONS_PER_SIGN_IN, None), "{k} candidates, wrong password");
+            assert_eq!(count(some, Some("hash0")), (VERIFICATIONS_PER_SIGN_IN, Some("hash0".into())), "first matches");
+            let last = format!("hash{}", k - 1);
+            assert_eq!(count(some, Some(&last)), (VERIFICATIONS_PER_SIGN_IN, Some(last.clone())), "last matches");
+        }
+        let many: Vec<String> = (0..MAX_PER_MAILBOX + 2).map(|i| format!("hash{i}")).collect();
+        assert_eq!(count(&many, None).0, MAX_PER_MAILBOX + 2, "beyond the cap, every candidate is still tried");
     }
 }

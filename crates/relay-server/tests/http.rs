@@ -500,6 +500,27 @@ async fn bounds_on_bodies_bad_tokens_and_metrics() {
     assert_eq!(e.get("/api/account", &token).await.status, StatusCode::OK);
 }
 
+/// A mailbox holds a bounded number of app passwords, so that a sign-in can always verify the
+/// same number of hashes (see `app_password::find_match`).
+#[tokio::test]
+async fn a_mailbox_holds_a_bounded_number_of_app_passwords() {
+    let e = env().await;
+    let (_, token) = e.account().await;
+    let mailbox = e.verified_mailbox(&token, "alice@example.com").await;
+    let path = format!("/api/mailboxes/{mailbox}/app-passwords");
+    let mut ids = Vec::new();
+    for i in 0..relay_server::app_password::MAX_PER_MAILBOX {
+        let made = e.post(&path, &token, json!({ "name": format!("device {i}") })).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        ids.push(made.body["id"].as_i64().unwrap());
+    }
+    let over = e.post(&path, &token, json!({ "name": "one too many" })).await;
+    assert_error(&over, StatusCode::CONFLICT, "conflict");
+    assert!(over.body["error"]["message"].as_str().unwrap().contains("revoke one first"), "{}", over.body);
+    assert_eq!(e.delete(&format!("/api/app-passwords/{}", ids[0]), &token).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(e.post(&path, &token, json!({ "name": "replacement" })).await.status, StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_route_template() {
     let e = env().await;

@@ -2,7 +2,8 @@
 //! address and one of them to send as the account's aliases.
 //!
 //! - `POST /api/mailboxes/{id}/app-passwords` (`{"name": "laptop"}`): makes one for a verified
-//!   mailbox and shows it once; only its argon2id hash is kept.
+//!   mailbox and shows it once; only its argon2id hash is kept. A mailbox holds at most
+//!   [`MAX_PER_MAILBOX`](crate::app_password::MAX_PER_MAILBOX) (409 beyond).
 //! - `GET /api/mailboxes/{id}/app-passwords`: their ids and names.
 //! - `DELETE /api/app-passwords/{id}`: revokes one.
 
@@ -48,6 +49,12 @@ async fn create(
     let mailbox = owned_mailbox(&state, account, id).await?;
     if !mailbox.verified {
         return Err(ApiError::Conflict(format!("mailbox {id} is not verified yet")));
+    }
+    let held = state.store().list_app_passwords(account, mailbox.id).await?.len();
+    if held >= crate::app_password::MAX_PER_MAILBOX {
+        return Err(ApiError::Conflict(format!(
+            "mailbox {id} has {held} app passwords, the most it may hold: revoke one first"
+        )));
     }
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
