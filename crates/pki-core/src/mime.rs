@@ -78,12 +78,13 @@ mod header;
 mod pkcs7;
 mod signed;
 
-pub use codec::canonicalize;
+pub use codec::{canonicalize, canonicalize_in_place};
 pub use content_type::ContentType;
 pub use header::{SplitMessage, header_value, join_message, split_message};
-pub use pkcs7::{Kind, Pkcs7Mime, SmimeType, build_pkcs7_mime, classify, parse_pkcs7_mime};
+pub use pkcs7::{Kind, Pkcs7Mime, SmimeType, build_pkcs7_mime, build_pkcs7_mime_in_place, classify, parse_pkcs7_mime};
 pub use signed::{
-    MultipartSigned, boundary_from_bytes, build_multipart_signed, parse_multipart_signed, signed_content_for,
+    MultipartSigned, boundary_from_bytes, build_multipart_signed, build_multipart_signed_in_place,
+    parse_multipart_signed, signed_content_for,
 };
 
 /// Largest accepted header field, continuation lines included, in bytes.

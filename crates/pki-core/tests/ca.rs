@@ -289,6 +289,32 @@ fn cms_round_trips_and_fails_closed() {
     assert_eq!(e1.to_string(), e2.to_string());
 }
 
+/// The envelope is written around content encrypted in place: its headers must be the DER the
+/// `cms` crate itself would write for the same structure. Sizes cross each length-of-length
+/// boundary (127/128, 255/256, 65535/65536 octets), where a hand-made header would go wrong.
+#[test]
+fn sealed_envelopes_are_strict_der_at_every_length_boundary() {
+    use ::cms::{authenveloped_data::AuthEnvelopedData, content_info::ContentInfo, enveloped_data::EnvelopedData};
+    let (r, e) = (ca(KeyAlgorithm::Rsa2048, 8), ca(KeyAlgorithm::P256, 9));
+    let mut g = rng(14);
+    for size in [0usize, 1, 100, 111, 112, 127, 128, 200, 239, 240, 255, 256, 65_500, 65_535, 65_536, 70_000] {
+        let content: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+        for (c, cipher) in [(&r, ContentCipher::Aes256Cbc), (&e, ContentCipher::Aes128Cbc), (&r, ContentCipher::Aes256Gcm)] {
+            let der = Envelope::new(cipher).recipient(&c.alice).unwrap().seal(&content, &mut g).unwrap();
+            let ci = ContentInfo::from_der(&der).unwrap_or_else(|e| panic!("{size} {cipher:?}: {e}"));
+            let inner = ci.content.to_der().unwrap();
+            let reencoded = if cipher == ContentCipher::Aes256Gcm {
+                AuthEnvelopedData::from_der(&inner).unwrap().to_der().unwrap()
+            } else {
+                EnvelopedData::from_der(&inner).unwrap().to_der().unwrap()
+            };
+            assert_eq!(inner, reencoded, "{size} {cipher:?}: the inner structure re-encodes to the same DER");
+            assert_eq!(ci.to_der().unwrap(), der, "{size} {cipher:?}: ContentInfo re-encodes to the same DER");
+            assert_eq!(cms::open(&der, &c.alice, &c.alice_key, &mut g).unwrap().content, content, "{size} {cipher:?}");
+        }
+    }
+}
+
 /// Offset of the 256-byte RSA encrypted key (OCTET STRING, length 0x0100) in an EnvelopedData.
 fn find_encrypted_key(der: &[u8]) -> usize {
     der.windows(4).position(|w| w == [0x04, 0x82, 0x01, 0x00]).expect("encrypted key") + 4

@@ -3,16 +3,15 @@
 use aes::{Aes128, Aes256};
 use alloc::vec::Vec;
 use cms::{
-    authenveloped_data::AuthEnvelopedData,
     content_info::CmsVersion,
     enveloped_data::{
-        EncryptedContentInfo, EnvelopedData, KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo, KeyTransRecipientInfo,
+        KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo, KeyTransRecipientInfo,
         OriginatorIdentifierOrKey, OriginatorPublicKey, RecipientEncryptedKey, RecipientIdentifier, RecipientInfo,
         RecipientInfos,
     },
 };
 use der::{
-    Any, Encode, Sequence,
+    Any, Encode, Header, Length, Sequence, Tag, TagNumber,
     asn1::{BitString, OctetString, SetOfVec},
 };
 use rand_core::CryptoRng;
@@ -143,6 +142,19 @@ impl Envelope {
     /// # Errors
     /// [`Error::Cms`] without recipients; RNG or encoding failures.
     pub fn seal<R: CryptoRng + ?Sized>(&self, content: &[u8], rng: &mut R) -> Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(content.len().saturating_add(1024));
+        buf.extend_from_slice(content);
+        self.seal_in_place(&mut buf, rng)?;
+        Ok(buf)
+    }
+
+    /// As [`seal`](Self::seal), in place: `content` becomes the DER `ContentInfo`. The content
+    /// is encrypted where it lies and the structure is written around it, so a large message
+    /// is never held twice.
+    ///
+    /// # Errors
+    /// As [`seal`](Self::seal).
+    pub fn seal_in_place<R: CryptoRng + ?Sized>(&self, content: &mut Vec<u8>, rng: &mut R) -> Result<()> {
         if self.recipients.is_empty() {
             return Err(Error::Cms { reason: "an envelope needs at least one recipient" });
         }
@@ -156,31 +168,75 @@ impl Envelope {
         let any_v2 = infos_need_v2(&recip_infos);
         match self.cipher {
             ContentCipher::Aes256Cbc | ContentCipher::Aes128Cbc => {
-                let encrypted_content = cbc_encrypt(self.cipher, &cek, content, rng)?;
-                let ed = EnvelopedData {
-                    version: if any_v2 { CmsVersion::V2 } else { CmsVersion::V0 },
-                    originator_info: None,
-                    recip_infos,
-                    encrypted_content,
-                    unprotected_attrs: None,
-                };
-                super::content_info(oid::CT_ENVELOPED_DATA, &ed)
+                let alg = cbc_encrypt_in_place(self.cipher, &cek, content, rng)?;
+                let version = if any_v2 { CmsVersion::V2 } else { CmsVersion::V0 };
+                frame(content, oid::CT_ENVELOPED_DATA, version, &recip_infos, &alg, None)
             }
             ContentCipher::Aes256Gcm => {
-                let (auth_encrypted_content_info, mac) = gcm_encrypt(&cek, content, rng)?;
-                let aed = AuthEnvelopedData {
-                    version: CmsVersion::V0,
-                    originator_info: None,
-                    recip_infos,
-                    auth_encrypted_content_info,
-                    auth_attrs: None,
-                    mac,
-                    unauth_attrs: None,
-                };
-                super::content_info(oid::CT_AUTH_ENVELOPED_DATA, &aed)
+                let (alg, mac) = gcm_encrypt_in_place(&cek, content, rng)?;
+                frame(content, oid::CT_AUTH_ENVELOPED_DATA, CmsVersion::V0, &recip_infos, &alg, Some(&mac))
             }
         }
     }
+}
+
+/// Writes the `ContentInfo` around `buf`, which holds the encrypted content:
+///
+/// ```text
+/// ContentInfo ::= SEQUENCE { contentType, content [0] EXPLICIT
+///   EnvelopedData ::= SEQUENCE { version, recipientInfos,          -- RFC 5652 §6.1
+///   (AuthEnvelopedData ::= SEQUENCE { version, recipientInfos,     -- RFC 5083 §2.1)
+///     EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm,
+///       encryptedContent [0] IMPLICIT OCTET STRING }               -- buf
+///     (mac MessageAuthenticationCode) } }
+/// ```
+///
+/// The headers go in front of the content and the MAC after it; DER, as the `cms` crate
+/// would encode the same structure (a test checks this).
+fn frame(
+    buf: &mut Vec<u8>,
+    content_type: der::asn1::ObjectIdentifier,
+    version: CmsVersion,
+    infos: &RecipientInfos,
+    alg: &AlgorithmIdentifierOwned,
+    mac: Option<&OctetString>,
+) -> Result<()> {
+    let e = || Error::der("EnvelopedData");
+    let content_len = buf.len();
+    let suffix = match mac {
+        Some(m) => m.to_der().map_err(Error::der("MessageAuthenticationCode"))?,
+        None => Vec::new(),
+    };
+    let mut eci = Vec::with_capacity(128);
+    oid::CT_DATA.encode_to_vec(&mut eci).map_err(e())?;
+    alg.encode_to_vec(&mut eci).map_err(e())?;
+    let implicit = Tag::ContextSpecific { constructed: false, number: TagNumber(0) };
+    Header::new(implicit, Length::try_from(content_len).map_err(e())?).encode_to_vec(&mut eci).map_err(e())?;
+    let eci = wrap(Tag::Sequence, eci, content_len)?;
+    let mut fields = Vec::with_capacity(1024);
+    version.encode_to_vec(&mut fields).map_err(e())?;
+    infos.encode_to_vec(&mut fields).map_err(e())?;
+    fields.extend_from_slice(&eci);
+    let rest = content_len.saturating_add(suffix.len());
+    let data = wrap(Tag::Sequence, fields, rest)?;
+    let explicit = wrap(Tag::ContextSpecific { constructed: true, number: TagNumber(0) }, data, rest)?;
+    let mut ci = Vec::with_capacity(explicit.len() + 16);
+    content_type.encode_to_vec(&mut ci).map_err(e())?;
+    ci.extend_from_slice(&explicit);
+    let ci = wrap(Tag::Sequence, ci, rest)?;
+    buf.reserve_exact(ci.len().saturating_add(suffix.len()));
+    buf.splice(0..0, ci);
+    buf.extend_from_slice(&suffix);
+    Ok(())
+}
+
+/// A header for `fields` followed by `rest` more bytes, then `fields`.
+fn wrap(tag: Tag, fields: Vec<u8>, rest: usize) -> Result<Vec<u8>> {
+    let e = Error::der("EnvelopedData");
+    let len = Length::try_from(fields.len().saturating_add(rest)).map_err(Error::der("EnvelopedData"))?;
+    let mut out = Header::new(tag, len).to_der().map_err(e)?;
+    out.extend_from_slice(&fields);
+    Ok(out)
 }
 
 /// RFC 5652 §6.1: version 2 if any RecipientInfo is a KARI (or has version other than 0).
@@ -290,59 +346,52 @@ fn aes_wrap(kek: &[u8], cek: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn cbc_encrypt<R: CryptoRng + ?Sized>(
+fn cbc_encrypt_in_place<R: CryptoRng + ?Sized>(
     cipher: ContentCipher,
     cek: &[u8],
-    content: &[u8],
+    buf: &mut Vec<u8>,
     rng: &mut R,
-) -> Result<EncryptedContentInfo> {
+) -> Result<AlgorithmIdentifierOwned> {
     use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
     let mut iv = [0u8; 16];
     rng.fill_bytes(&mut iv);
     let len_err = |_| Error::Cms { reason: "content key length" };
-    let (alg, ct) = match cipher {
-        ContentCipher::Aes128Cbc => (
-            oid::AES128_CBC,
-            cbc::Encryptor::<Aes128>::new_from_slices(cek, &iv).map_err(len_err)?.encrypt_padded_vec::<Pkcs7>(content),
-        ),
-        _ => (
-            oid::AES256_CBC,
-            cbc::Encryptor::<Aes256>::new_from_slices(cek, &iv).map_err(len_err)?.encrypt_padded_vec::<Pkcs7>(content),
-        ),
+    let pad_err = |_| Error::Cms { reason: "CBC padding" };
+    let len = buf.len();
+    buf.resize(len.saturating_add(16 - len % 16), 0);
+    let alg = match cipher {
+        ContentCipher::Aes128Cbc => {
+            let enc = cbc::Encryptor::<Aes128>::new_from_slices(cek, &iv).map_err(len_err)?;
+            enc.encrypt_padded::<Pkcs7>(buf, len).map_err(pad_err)?;
+            oid::AES128_CBC
+        }
+        _ => {
+            let enc = cbc::Encryptor::<Aes256>::new_from_slices(cek, &iv).map_err(len_err)?;
+            enc.encrypt_padded::<Pkcs7>(buf, len).map_err(pad_err)?;
+            oid::AES256_CBC
+        }
     };
-    Ok(EncryptedContentInfo {
-        content_type: oid::CT_DATA,
-        content_enc_alg: AlgorithmIdentifierOwned {
-            oid: alg,
-            parameters: Some(Any::encode_from(&octets(&iv)?).map_err(Error::der("IV"))?),
-        },
-        encrypted_content: Some(octets(&ct)?),
-    })
+    Ok(AlgorithmIdentifierOwned { oid: alg, parameters: Some(Any::encode_from(&octets(&iv)?).map_err(Error::der("IV"))?) })
 }
 
-fn gcm_encrypt<R: CryptoRng + ?Sized>(
+fn gcm_encrypt_in_place<R: CryptoRng + ?Sized>(
     cek: &[u8],
-    content: &[u8],
+    buf: &mut [u8],
     rng: &mut R,
-) -> Result<(EncryptedContentInfo, OctetString)> {
-    use aes_gcm::{Aes256Gcm, KeyInit, aead::Aead};
+) -> Result<(AlgorithmIdentifierOwned, OctetString)> {
+    use aes_gcm::{Aes256Gcm, KeyInit, aead::AeadInOut};
     let mut nonce = [0u8; 12];
     rng.fill_bytes(&mut nonce);
     let gcm = Aes256Gcm::new_from_slice(cek).map_err(|_| Error::Cms { reason: "content key length" })?;
-    let sealed = gcm.encrypt(&nonce.into(), content).map_err(|_| Error::Cms { reason: "AES-GCM encryption failed" })?;
-    let (ct, tag) = sealed.split_at(sealed.len().saturating_sub(16));
+    let tag = gcm
+        .encrypt_inout_detached(&nonce.into(), &[], buf.into())
+        .map_err(|_| Error::Cms { reason: "AES-GCM encryption failed" })?;
     let params = GcmParameters { nonce: octets(&nonce)?, icv_len: 16 };
-    Ok((
-        EncryptedContentInfo {
-            content_type: oid::CT_DATA,
-            content_enc_alg: AlgorithmIdentifierOwned {
-                oid: oid::AES256_GCM,
-                parameters: Some(Any::encode_from(&params).map_err(Error::der("GCMParameters"))?),
-            },
-            encrypted_content: Some(octets(ct)?),
-        },
-        octets(tag)?,
-    ))
+    let alg = AlgorithmIdentifierOwned {
+        oid: oid::AES256_GCM,
+        parameters: Some(Any::encode_from(&params).map_err(Error::der("GCMParameters"))?),
+    };
+    Ok((alg, octets(&tag)?))
 }
 
 fn octets(b: &[u8]) -> Result<OctetString> {

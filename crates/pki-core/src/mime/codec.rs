@@ -37,8 +37,15 @@ pub fn canonicalize(entity: &[u8]) -> Vec<u8> {
     out
 }
 
+/// As [`canonicalize`], in place: an entity that is already canonical (as mail received over
+/// SMTP is) is left where it is, without a copy.
+pub fn canonicalize_in_place(entity: &mut Vec<u8>) {
+    if !is_canonical(entity) {
+        *entity = canonicalize(entity);
+    }
+}
+
 /// Whether every CR in `data` is followed by LF and every LF preceded by CR.
-#[cfg(test)]
 pub(super) fn is_canonical(data: &[u8]) -> bool {
     let mut prev_cr = false;
     for &b in data {
@@ -77,10 +84,40 @@ pub(super) fn has_bare_lf(data: &[u8]) -> bool {
 /// Appends `data` base64-encoded in lines of [`BASE64_LINE_LEN`] characters,
 /// each followed by CRLF.
 pub(super) fn push_base64_lines(out: &mut Vec<u8>, data: &[u8]) {
-    let encoded = Base64::encode_string(data);
-    for line in encoded.as_bytes().chunks(BASE64_LINE_LEN) {
-        out.extend_from_slice(line);
-        out.extend_from_slice(b"\r\n");
+    let start = out.len();
+    out.reserve(base64_lines_len(data.len()));
+    out.extend_from_slice(data);
+    base64_lines_in_place(out, start);
+}
+
+/// Input bytes per base64 line.
+const BASE64_LINE_INPUT: usize = BASE64_LINE_LEN / 4 * 3;
+
+/// The length of [`push_base64_lines`]' output for `n` bytes of data.
+pub(super) fn base64_lines_len(n: usize) -> usize {
+    let chars = n.div_ceil(3).saturating_mul(4);
+    chars.saturating_add(chars.div_ceil(BASE64_LINE_LEN).saturating_mul(2))
+}
+
+/// Encodes `buf[start..]` as [`push_base64_lines`] would, where it lies: the vector grows to
+/// the encoded length, and the lines are written from the last backwards. Line `i` lands at or
+/// after where its input began (78 output bytes per 57 input bytes), so writing it never
+/// overwrites input still to be read, and the data never exists twice.
+pub(super) fn base64_lines_in_place(buf: &mut Vec<u8>, start: usize) {
+    let n = buf.len().saturating_sub(start);
+    buf.resize(start.saturating_add(base64_lines_len(n)), 0);
+    let Some(region) = buf.get_mut(start..) else { return };
+    for line in (0..n.div_ceil(BASE64_LINE_INPUT)).rev() {
+        let from = line * BASE64_LINE_INPUT;
+        let len = BASE64_LINE_INPUT.min(n - from);
+        let mut input = [0u8; BASE64_LINE_INPUT];
+        input[..len].copy_from_slice(&region[from..from + len]);
+        let mut text = [0u8; BASE64_LINE_LEN];
+        let Ok(encoded) = Base64::encode(&input[..len], &mut text) else { return };
+        let at = line * (BASE64_LINE_LEN + 2);
+        let end = at + encoded.len();
+        region[at..end].copy_from_slice(encoded.as_bytes());
+        region[end..end + 2].copy_from_slice(b"\r\n");
     }
 }
 

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::Error;
-use super::codec::{excerpt, push_base64_lines};
+use super::codec::{base64_lines_in_place, base64_lines_len, excerpt};
 use super::content_type::ContentType;
 use super::header::{Entity, header_value};
 use super::signed::{decode_cms_body, is_pkcs7_signature};
@@ -78,18 +78,28 @@ impl fmt::Display for SmimeType {
 /// 76 characters.
 #[must_use]
 pub fn build_pkcs7_mime(der: &[u8], smime_type: SmimeType) -> Vec<u8> {
-    let name = smime_type.file_name().as_bytes();
-    let mut out = Vec::with_capacity(der.len().saturating_mul(3) / 2 + 256);
-    out.extend_from_slice(b"Content-Type: application/pkcs7-mime; smime-type=");
-    out.extend_from_slice(smime_type.as_str().as_bytes());
-    out.extend_from_slice(b";\r\n name=\"");
-    out.extend_from_slice(name);
-    out.extend_from_slice(b"\"\r\nContent-Transfer-Encoding: base64\r\n");
-    out.extend_from_slice(b"Content-Disposition: attachment; filename=\"");
-    out.extend_from_slice(name);
-    out.extend_from_slice(b"\"\r\n\r\n");
-    push_base64_lines(&mut out, der);
+    let mut out = Vec::with_capacity(base64_lines_len(der.len()).saturating_add(256));
+    out.extend_from_slice(der);
+    build_pkcs7_mime_in_place(&mut out, smime_type);
     out
+}
+
+/// As [`build_pkcs7_mime`], in place: `der` becomes the entity. The base64 is written over the
+/// DER, and the header block in front of it, so a large message is never held twice.
+pub fn build_pkcs7_mime_in_place(der: &mut Vec<u8>, smime_type: SmimeType) {
+    let name = smime_type.file_name().as_bytes();
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(b"Content-Type: application/pkcs7-mime; smime-type=");
+    head.extend_from_slice(smime_type.as_str().as_bytes());
+    head.extend_from_slice(b";\r\n name=\"");
+    head.extend_from_slice(name);
+    head.extend_from_slice(b"\"\r\nContent-Transfer-Encoding: base64\r\n");
+    head.extend_from_slice(b"Content-Disposition: attachment; filename=\"");
+    head.extend_from_slice(name);
+    head.extend_from_slice(b"\"\r\n\r\n");
+    der.reserve_exact(base64_lines_len(der.len()).saturating_sub(der.len()).saturating_add(head.len()));
+    base64_lines_in_place(der, 0);
+    der.splice(0..0, head);
 }
 
 /// A parsed `application/pkcs7-mime` entity.

@@ -79,23 +79,35 @@ pub fn signed_content_for(entity: &[u8]) -> Vec<u8> {
 /// `micalg` and `boundary`, so they cannot inject header lines.
 #[must_use]
 pub fn build_multipart_signed(signed_entity: &[u8], signature_der: &[u8], micalg: &str, boundary: &str) -> Vec<u8> {
-    let boundary: Vec<u8> = boundary.bytes().filter(|&b| b != b'\r' && b != b'\n').collect();
     let capacity = signed_entity.len().saturating_add(signature_der.len().saturating_mul(3) / 2).saturating_add(512);
     let mut out = Vec::with_capacity(capacity);
-    out.extend_from_slice(b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n micalg=");
-    push_param_value(&mut out, micalg.as_bytes());
-    out.extend_from_slice(b"; boundary=");
-    push_quoted(&mut out, &boundary);
-    out.extend_from_slice(b"\r\n\r\n");
-    out.extend_from_slice(PREAMBLE);
-    push_delimiter(&mut out, &boundary, false);
     out.extend_from_slice(signed_entity);
-    out.extend_from_slice(b"\r\n");
-    push_delimiter(&mut out, &boundary, false);
-    out.extend_from_slice(SIGNATURE_PART_HEADERS);
-    push_base64_lines(&mut out, signature_der);
-    push_delimiter(&mut out, &boundary, true);
+    build_multipart_signed_in_place(&mut out, signature_der, micalg, boundary);
     out
+}
+
+/// As [`build_multipart_signed`], in place: `signed_entity` becomes the `multipart/signed`
+/// entity (the header block and first delimiter go in front of it, the signature part after),
+/// so a large message is never held twice.
+pub fn build_multipart_signed_in_place(signed_entity: &mut Vec<u8>, signature_der: &[u8], micalg: &str, boundary: &str) {
+    let boundary: Vec<u8> = boundary.bytes().filter(|&b| b != b'\r' && b != b'\n').collect();
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n micalg=");
+    push_param_value(&mut head, micalg.as_bytes());
+    head.extend_from_slice(b"; boundary=");
+    push_quoted(&mut head, &boundary);
+    head.extend_from_slice(b"\r\n\r\n");
+    head.extend_from_slice(PREAMBLE);
+    push_delimiter(&mut head, &boundary, false);
+    let mut tail = Vec::with_capacity(signature_der.len().saturating_mul(3) / 2 + 256);
+    tail.extend_from_slice(b"\r\n");
+    push_delimiter(&mut tail, &boundary, false);
+    tail.extend_from_slice(SIGNATURE_PART_HEADERS);
+    push_base64_lines(&mut tail, signature_der);
+    push_delimiter(&mut tail, &boundary, true);
+    signed_entity.reserve_exact(head.len() + tail.len());
+    signed_entity.splice(0..0, head);
+    signed_entity.extend_from_slice(&tail);
 }
 
 /// Writes `--boundary CRLF` (or `--boundary-- CRLF` when `close`).

@@ -113,3 +113,51 @@ fn classify_table() {
         assert_eq!(classify(input.as_bytes()), *kind, "{input}");
     }
 }
+
+/// The in-place base64 writes each line over input it has already read: every length around
+/// the line size (57 input bytes) and a large one give exactly base64ct's text in 76-column
+/// CRLF lines, the reference written out the plain way.
+#[test]
+fn base64_in_place_matches_the_plain_encoding() {
+    use base64ct::{Base64, Encoding};
+    let reference = |data: &[u8]| {
+        let text = Base64::encode_string(data);
+        let mut out = Vec::new();
+        for line in text.as_bytes().chunks(76) {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    };
+    let lengths = (0..=200).chain([569, 570, 571, 57 * 1000, 57 * 1000 + 1, 1_000_003]);
+    for n in lengths {
+        let data = fake_der(n);
+        let mut buf = b"prefix".to_vec();
+        buf.extend_from_slice(&data);
+        super::super::codec::base64_lines_in_place(&mut buf, 6);
+        assert_eq!(&buf[..6], b"prefix");
+        assert!(buf[6..] == reference(&data)[..], "length {n}");
+        assert_eq!(buf.len() - 6, super::super::codec::base64_lines_len(data.len()), "length {n}");
+    }
+}
+
+#[test]
+fn in_place_builders_match_the_copying_ones() {
+    let der = fake_der(5000);
+    let mut buf = der.clone();
+    build_pkcs7_mime_in_place(&mut buf, SmimeType::EnvelopedData);
+    assert_eq!(buf, build_pkcs7_mime(&der, SmimeType::EnvelopedData));
+
+    let entity = b"Content-Type: text/plain\r\n\r\nhello\r\n".to_vec();
+    let mut buf = entity.clone();
+    build_multipart_signed_in_place(&mut buf, &der, "sha-256", "b0undary");
+    assert_eq!(buf, build_multipart_signed(&entity, &der, "sha-256", "b0undary"));
+
+    let mut lf = b"a\nb\r\nc\rd".to_vec();
+    canonicalize_in_place(&mut lf);
+    assert_eq!(lf, b"a\r\nb\r\nc\r\nd");
+    let mut crlf = b"a\r\nb\r\n".to_vec();
+    let before = crlf.as_ptr();
+    canonicalize_in_place(&mut crlf);
+    assert_eq!((crlf.as_slice(), crlf.as_ptr()), (&b"a\r\nb\r\n"[..], before), "canonical input stays where it is");
+}
