@@ -1,4 +1,4 @@
-//! `cargo xtask bench [pki|engine|smtp] [--secs S] [--only main|micro|rejection]`.
+//! `cargo xtask bench [pki|engine|smtp|memory] [--secs S] [--only main|micro|rejection]`.
 //!
 //! - `pki`: pki-core against OpenSSL, side by side in one run, then the microbenchmarks and
 //!   the implicit-rejection timing of RSA PKCS#1 v1.5 key transport (`rejection`).
@@ -6,6 +6,8 @@
 //!   contacts (with and without a key pool), and the time of each stage of a forward.
 //! - `smtp`: the release `mailrelay` binary between Postfix's smtp-source and smtp-sink on
 //!   loopback: messages per second against the transport floor, latency, RSS ([`smtp`]).
+//! - `memory`: the same binary's peak RSS per 16 MB message in flight, 1 and 8 at once
+//!   ([`memory`]).
 //! - no argument: `pki` and `engine`.
 //!
 //! These are benchmarks, not tests: they print tables and fail only if an operation fails.
@@ -19,6 +21,7 @@
 //! alike. pki-core draws from a fixed-seed ChaCha20 RNG; OpenSSL from its own.
 
 mod engine;
+mod memory;
 mod message;
 mod micro;
 mod ossl;
@@ -54,12 +57,15 @@ pub(crate) fn run(mut flags: Flags) -> Result {
     let only = flags.value("--only")?;
     let suite = flags.positional();
     flags.finish()?;
-    let (run_pki, run_engine, run_smtp) = match suite.as_deref() {
-        Some("pki") => (true, false, false),
-        Some("engine") => (false, true, false),
-        Some("smtp") => (false, false, true),
-        Some(other) => return Err(format!("unknown benchmark `{other}` (there are `pki`, `engine` and `smtp`)").into()),
-        None => (true, true, false),
+    let (run_pki, run_engine, run_smtp, run_memory) = match suite.as_deref() {
+        Some("pki") => (true, false, false, false),
+        Some("engine") => (false, true, false, false),
+        Some("smtp") => (false, false, true, false),
+        Some("memory") => (false, false, false, true),
+        Some(other) => {
+            return Err(format!("unknown benchmark `{other}` (there are `pki`, `engine`, `smtp` and `memory`)").into());
+        }
+        None => (true, true, false, false),
     };
     let secs: f64 = match secs {
         Some(s) => s.parse().map_err(|_| format!("--secs: not a number: {s}"))?,
@@ -94,6 +100,9 @@ pub(crate) fn run(mut flags: Flags) -> Result {
     }
     if run_smtp {
         smtp::run()?;
+    }
+    if run_memory {
+        memory::run()?;
     }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! Project automation, run as `cargo xtask <command>` (the alias lives in `.cargo/config.toml`).
 //!
 //! ```text
-//! cargo xtask bench [pki|engine|smtp] [--secs S] [--only main|micro|rejection]
+//! cargo xtask bench [pki|engine|smtp|memory] [--secs S] [--only main|micro|rejection]
 //!                                     pki-core against OpenSSL, messages per second; the engine's
 //!                                     forward pipeline and its stages; smtp-source → mailrelay →
-//!                                     smtp-sink against the floor, latency, RSS (release build)
+//!                                     smtp-sink against the floor, latency, RSS; peak RSS per 16 MB
+//!                                     message in flight (release build)
 //! cargo xtask fuzz [--smoke]          every cargo-fuzz target in fuzz/, 60 s each (8 s with --smoke)
 //! cargo xtask wasm [--check]          pki-core for wasm32-unknown-unknown, without getrandom/wasm-bindgen
 //! cargo xtask web [--check]           the web page's wasm (crates/pki-wasm) and SRI hashes; --check: fail on any change
@@ -35,7 +36,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [flags]
 
 commands:
-  bench [pki|engine|smtp] [--secs S] [--only main|micro|rejection]
+  bench [pki|engine|smtp|memory] [--secs S] [--only main|micro|rejection]
                          pki: pki-core vs OpenSSL: sign+encrypt, decrypt+verify and recipient-cert
                          issuance per second (RSA-2048, P-256), RSA/ECDSA microbenchmarks, and the
                          timing of RSA PKCS#1 v1.5 implicit rejection in cms::open (--only picks one).
@@ -44,6 +45,8 @@ commands:
                          smtp: smtp-source → mailrelay serve → smtp-sink on loopback (forward and reply,
                          1 and 20 sessions): msg/s against smtp-source → smtp-sink, p50/p99, RSS idle and
                          with 1,000 idle connections (needs Postfix's tools).
+                         memory: peak RSS of mailrelay serve per 16 MB message forwarded (sign +
+                         encrypt), 1 and 8 sessions at once, as a multiple of the message size.
                          No argument: pki and engine. Always runs a release build (re-executes itself
                          with `cargo run --release`). --secs: time per measured cell (default 2).
   fuzz [--smoke]         runs every target of `cargo +nightly fuzz list` in fuzz/ for 60 s (8 s with --smoke)

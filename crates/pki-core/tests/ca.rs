@@ -298,8 +298,10 @@ fn sealed_envelopes_are_strict_der_at_every_length_boundary() {
     let (r, e) = (ca(KeyAlgorithm::Rsa2048, 8), ca(KeyAlgorithm::P256, 9));
     let mut g = rng(14);
     for size in [0usize, 1, 100, 111, 112, 127, 128, 200, 239, 240, 255, 256, 65_500, 65_535, 65_536, 70_000] {
-        let content: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
-        for (c, cipher) in [(&r, ContentCipher::Aes256Cbc), (&e, ContentCipher::Aes128Cbc), (&r, ContentCipher::Aes256Gcm)] {
+        let content: Vec<u8> = (0..size).map(|i| u8::try_from(i % 253).unwrap()).collect();
+        for (c, cipher) in
+            [(&r, ContentCipher::Aes256Cbc), (&e, ContentCipher::Aes128Cbc), (&r, ContentCipher::Aes256Gcm)]
+        {
             let der = Envelope::new(cipher).recipient(&c.alice).unwrap().seal(&content, &mut g).unwrap();
             let ci = ContentInfo::from_der(&der).unwrap_or_else(|e| panic!("{size} {cipher:?}: {e}"));
             let inner = ci.content.to_der().unwrap();

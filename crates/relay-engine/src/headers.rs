@@ -36,8 +36,16 @@ pub(crate) fn field_value(bytes: &[u8]) -> String {
 
 /// The body of the top-level part, raw.
 pub(crate) fn raw_body<'a>(msg: &Message<'_>, raw: &'a [u8]) -> &'a [u8] {
-    let start = usize::try_from(msg.root_part().offset_body).unwrap_or(raw.len());
-    raw.get(start..).unwrap_or_default()
+    raw.get(body_start(msg, raw)..).unwrap_or_default()
+}
+
+/// Where the top-level body starts: after the last header field and the blank line. Works for
+/// a message parsed with `parse_headers` too, where the root part's `offset_body` is the end.
+pub(crate) fn body_start(msg: &Message<'_>, raw: &[u8]) -> usize {
+    let end_of_fields = msg.root_part().headers.iter().map(|h| h.offset_end).max().unwrap_or(0);
+    let at = usize::try_from(end_of_fields).unwrap_or(raw.len()).min(raw.len());
+    let rest = raw.get(at..).unwrap_or_default();
+    at + if rest.starts_with(b"\r\n") { 2 } else { usize::from(rest.starts_with(b"\n")) }
 }
 
 /// Appends a field, making sure it ends with CRLF.

@@ -135,8 +135,8 @@ pub struct SmtpConfig {
     pub max_session_secs: u64,
     /// Transactions (`MAIL` commands) per connection.
     pub max_transactions: usize,
-    /// MiB of message data in flight across all sessions (counted four times: the message and the copies
-    /// delivery makes of it); beyond it, 452 4.3.1.
+    /// MiB of message data in flight across all sessions, each message counted at its
+    /// pipeline's cost (a forward twice, a reply eight times); beyond it, 452 4.3.1.
     pub memory_budget_mb: usize,
     /// `[smtp.tls]`: the certificate and key that `STARTTLS` offers. Unset: no `STARTTLS`.
     pub tls: Option<TlsConfig>,

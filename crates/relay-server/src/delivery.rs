@@ -53,6 +53,7 @@ pub use mx::{MxLookup, SMTP_PORT};
 pub use tls::{TlsMode, TlsSettings};
 
 use crate::config::{NextHopConfig, NextHopMode};
+use relay_smtp::proto::DotStuffer;
 
 /// Idle connections kept per host.
 const MAX_IDLE_PER_HOST: usize = 32;
@@ -456,10 +457,29 @@ impl Client {
         self.command(conn, &format!("MAIL FROM:<{mail_from}>"), 250).await?;
         self.command(conn, &format!("RCPT TO:<{rcpt}>"), 250).await?;
         self.command(conn, "DATA", 354).await?;
-        let mut body = dot_stuff(data);
-        body.extend_from_slice(b".\r\n");
-        self.write(conn, &body).await?;
+        self.write_message(conn, data).await?;
         expect(&self.read_reply(conn).await?, 250)
+    }
+
+    /// Sends `data` dot-stuffed, [`STUFF_CHUNK`] bytes at a time: a large message is never
+    /// copied whole. One timeout for all of it, as for any other write.
+    async fn write_message(&self, conn: &mut Conn, data: &[u8]) -> Result<(), HopError> {
+        let stream = conn.reader.get_mut();
+        timeout(self.hop.reply_timeout, async {
+            let mut stuffer = DotStuffer::new();
+            let mut chunk = Vec::with_capacity(STUFF_CHUNK + STUFF_CHUNK / 32);
+            for part in data.chunks(STUFF_CHUNK) {
+                stuffer.push(part, &mut chunk);
+                stream.write_all(&chunk).await?;
+                chunk.clear();
+            }
+            stuffer.finish(&mut chunk);
+            stream.write_all(&chunk).await?;
+            stream.flush().await
+        })
+        .await
+        .map_err(|_| HopError::Temporary("next hop: write timed out".into()))?
+        .map_err(|e| HopError::Temporary(format!("next hop: write failed: {e}")))
     }
 
     async fn command(&self, conn: &mut Conn, line: &str, want: u16) -> Result<(), HopError> {
@@ -522,33 +542,12 @@ fn expect(reply: &HopReply, want: u16) -> Result<(), HopError> {
     }
 }
 
-/// CRLF line endings and a leading dot doubled on every line (RFC 5321 §4.5.2).
-fn dot_stuff(data: &[u8]) -> Vec<u8> {
-    let canonical = pki_core::mime::canonicalize(data);
-    let mut out = Vec::with_capacity(canonical.len() + 64);
-    let mut at_line_start = true;
-    for &b in &canonical {
-        if at_line_start && b == b'.' {
-            out.push(b'.');
-        }
-        out.push(b);
-        at_line_start = b == b'\n';
-    }
-    if !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
+/// Bytes of a message stuffed and written at a time.
+const STUFF_CHUNK: usize = 64 * 1024;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dot_stuffing() {
-        assert_eq!(dot_stuff(b".a\n..b\nc"), b"..a\r\n...b\r\nc\r\n");
-        assert_eq!(dot_stuff(b"x\r\n.\r\n"), b"x\r\n..\r\n");
-    }
 
     #[test]
     fn ehlo_keywords() {

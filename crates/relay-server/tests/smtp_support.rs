@@ -81,9 +81,9 @@ impl Handler for Fake {
         session: &SessionInfo,
         mail_from: Option<&Address>,
         rcpts: &[Address],
-        data: &[u8],
+        data: Vec<u8>,
     ) -> Result<(), Reply> {
-        self.record(session.tls, mail_from, rcpts, data).await
+        self.record(session.tls, mail_from, rcpts, &data).await
     }
 }
 

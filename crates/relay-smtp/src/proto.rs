@@ -11,6 +11,8 @@
 //!   or a [`CommandError`] that knows its [`Reply`](crate::Reply).
 //! - [`DataReceiver`]: the message after `DATA`: un-dot-stuffing, the end marker `CRLF.CRLF`
 //!   (also across reads), the size cap, and the bare-LF policy.
+//! - [`DotStuffer`]: the other direction, a message made ready to send after `DATA`, a chunk
+//!   at a time.
 //!
 //! # Line endings (the policy)
 //!
@@ -37,10 +39,12 @@
 mod command;
 mod data;
 mod line;
+mod stuff;
 
 pub use command::{Body, Command, CommandError, ForwardPath, MailParams};
-pub use data::{DataError, DataReceiver};
+pub use data::{DataError, DataReceiver, LARGE_MESSAGE};
 pub use line::CommandReceiver;
+pub use stuff::{DotStuffer, dot_stuff};
 
 /// Longest command line accepted by default, in octets including CRLF.
 pub const DEFAULT_MAX_LINE: usize = 1000;

@@ -45,8 +45,8 @@ use crate::{Result, cargo, output, project_root, run as run_cmd};
 
 const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
 const SMTP_SOURCE: &str = "/usr/sbin/smtp-source";
-const OWNER: &str = "you@example.com";
-const CONTACT: &str = "bob@example.org";
+pub(super) const OWNER: &str = "you@example.com";
+pub(super) const CONTACT: &str = "bob@example.org";
 /// The payload of the forwarded message (smtp-source `-l`).
 const PAYLOAD: usize = 70_000;
 /// Idle connections for the RSS measurement.
@@ -65,27 +65,29 @@ struct Row {
 }
 
 pub(crate) fn run() -> Result {
-    for tool in [SMTP_SINK, SMTP_SOURCE] {
-        if !Path::new(tool).exists() {
-            return Err(format!("{tool} is missing (apt-get install postfix)").into());
-        }
-    }
-    run_cmd(cargo().args(["build", "--release", "--package", "relay-server", "--bin", "mailrelay"]))?;
-    let bin = project_root().join("target/release/mailrelay");
-    let dir = std::env::temp_dir().join(format!("mailrelay-bench-smtp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    set_mode(&dir, 0o755)?; // smtp-sink drops root privileges to `nobody`
-    let result = bench(&bin, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    with_release_relay("smtp", bench)
 }
 
-fn bench(bin: &Path, dir: &Path) -> Result {
+/// A relay set up with the binary's own commands: an account with one mailbox and alias,
+/// `serve` running, and a ceremony done, so that forwards are signed and encrypted.
+pub(super) struct Started {
+    pub(super) relay: Process,
+    pub(super) sink: Process,
+    pub(super) sink_port: u16,
+    pub(super) smtp: u16,
+    pub(super) alias: String,
+    /// The ceremony's output directory (`root.pem`, `ee.p12`).
+    pub(super) out: PathBuf,
+}
+
+/// Starts a sink (dumping to `dump`, if given) and a relay configured by [`config_text`], with
+/// `smtp_extra` (TOML lines) in its `[smtp]` table, and runs the ceremony.
+pub(super) fn start(bin: &Path, dir: &Path, dump: Option<&Path>, smtp_extra: &str) -> Result<Started> {
     let sink_port = free_port()?;
-    let mut sink = Process::sink(sink_port, Some(&dir.join("setup-sink")))?;
+    let sink = Process::sink(sink_port, dump)?;
     let (smtp, http) = (free_port()?, free_port()?);
     let config = dir.join("mailrelay.toml");
-    std::fs::write(&config, config_text(dir, smtp, http, sink_port)?)?;
+    std::fs::write(&config, config_text(dir, smtp, http, sink_port, smtp_extra)?)?;
     let cli = |args: &[&str]| output(Command::new(bin).arg("--config").arg(&config).args(args));
     let created = cli(&["account", "create", "--mailbox", OWNER])?;
     let (account, mailbox) = two_numbers(&created).ok_or_else(|| format!("account create said: {created}"))?;
@@ -93,7 +95,7 @@ fn bench(bin: &Path, dir: &Path) -> Result {
     let token = after_colon(&token).ok_or("token create printed no token")?;
     let alias = cli(&["alias", "create", "--account", &account, "--mailbox", &mailbox])?;
     let alias = after_colon(&alias).ok_or("alias create printed no alias")?;
-    let mut relay = Process::spawn(Command::new(bin).arg("serve").arg("--config").arg(&config), smtp, "mailrelay")?;
+    let relay = Process::spawn(Command::new(bin).arg("serve").arg("--config").arg(&config), smtp, "mailrelay")?;
     let out = dir.join("owner");
     output(
         Command::new(bin)
@@ -103,26 +105,67 @@ fn bench(bin: &Path, dir: &Path) -> Result {
             .args(["--p12-password", P12_PASSWORD])
             .env("MAILRELAY_TOKEN", &token),
     )?;
+    Ok(Started { relay, sink, sink_port, smtp, alias, out })
+}
+
+/// The release binary, built, and a fresh directory for one run (removed after `f`).
+pub(super) fn with_release_relay(what: &str, f: impl FnOnce(&Path, &Path) -> Result) -> Result {
+    for tool in [SMTP_SINK, SMTP_SOURCE] {
+        if !Path::new(tool).exists() {
+            return Err(format!("{tool} is missing (apt-get install postfix)").into());
+        }
+    }
+    run_cmd(cargo().args(["build", "--release", "--package", "relay-server", "--bin", "mailrelay"]))?;
+    let bin =
+        std::env::var_os("XTASK_WRAP").map_or_else(|| project_root().join("target/release/mailrelay"), PathBuf::from);
+    let dir = std::env::temp_dir().join(format!("mailrelay-bench-{what}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    set_mode(&dir, 0o755)?; // smtp-sink drops root privileges to `nobody`
+    let result = f(&bin, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// What the owner needs to reply: the contact's reverse alias and recipient certificate (from
+/// one forward, caught by the dumping sink), and the owner's own certificate and key.
+pub(super) struct Contact {
+    pub(super) reverse: String,
+    pub(super) owner_cert: Certificate,
+    pub(super) owner_key: PrivateKey,
+    pub(super) contact_cert: Certificate,
+    pub(super) now: UnixTime,
+    pub(super) rng: ChaCha20Rng,
+}
+
+/// Sends one forward and reads what the sink under `dir/setup-sink` caught.
+pub(super) fn learn_contact(dir: &Path, smtp: u16, alias: &str, out: &Path) -> Result<Contact> {
     let imported = pkcs12::import(&std::fs::read(out.join("ee.p12"))?, P12_PASSWORD)?;
     let owner_key = PrivateKey::from_pkcs8_der(&imported.key_pkcs8_der)?;
     let owner_cert = Certificate::from_der(&imported.cert_der)?;
     let mut rng = ChaCha20Rng::from_seed([0x53; 32]);
     let now = UnixTime(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs());
-
-    // One forward to learn the contact's reverse alias and recipient certificate.
-    let forward = forward_message(&alias);
-    Client::connect(smtp)?.send(CONTACT, &alias, &forward)?;
+    let forward = forward_message(alias);
+    Client::connect(smtp)?.send(CONTACT, alias, &forward)?;
     let (reverse, dumped) = first_dump(&dir.join("setup-sink"))?;
     let opened = smime::decrypt_message(&dumped, &owner_cert, &owner_key, &mut rng)?;
-    let verified = smime::verify_message_with(&opened, &root_of(&out)?, &[], now)?;
+    let verified = smime::verify_message_with(&opened, &root_of(out)?, &[], now)?;
     let contact_cert = verified.report.signers.first().and_then(|s| s.cert.clone()).ok_or("no signer")?;
+    Ok(Contact { reverse, owner_cert, owner_key, contact_cert, now, rng })
+}
+
+fn bench(bin: &Path, dir: &Path) -> Result {
+    let Started { mut relay, sink: mut setup_sink, sink_port, smtp, alias, out } =
+        start(bin, dir, Some(&dir.join("setup-sink")), "")?;
+    let Contact { reverse, owner_cert, owner_key, contact_cert, now, mut rng } =
+        learn_contact(dir, smtp, &alias, &out)?;
+    let forward = forward_message(&alias);
     let reply = reply_message(&reverse, &owner_cert, &owner_key, &contact_cert, now, &mut rng)?;
     let reply_file = dir.join("reply.txt");
     std::fs::write(&reply_file, String::from_utf8_lossy(&reply).replace("\r\n", "\n"))?;
     let reply_file = reply_file.display().to_string();
 
     // From here on the sink keeps nothing (disk would dominate).
-    sink.stop();
+    setup_sink.stop();
     let sink = Process::sink(sink_port, None)?;
     let idle_before = rss_kib(relay.pid())?;
 
@@ -164,7 +207,7 @@ fn bench(bin: &Path, dir: &Path) -> Result {
 /// The relay's configuration: raised connection limits and per-IP and per-account rates (the
 /// RSS run opens 1,000 connections from one IP, and every message comes from 127.0.0.1), and a
 /// fresh master key from `openssl rand`.
-fn config_text(dir: &Path, smtp: u16, http: u16, sink: u16) -> Result<String> {
+fn config_text(dir: &Path, smtp: u16, http: u16, sink: u16, smtp_extra: &str) -> Result<String> {
     let key = output(Command::new("openssl").args(["rand", "-base64", "32"]))?;
     Ok(format!(
         "domains = [\"pportal.io\"]\n\
@@ -176,6 +219,7 @@ fn config_text(dir: &Path, smtp: u16, http: u16, sink: u16) -> Result<String> {
          max_connections = 2000\n\
          max_connections_per_ip = 2000\n\
          command_timeout_secs = 300\n\
+         {smtp_extra}\n\
          [next_hop]\n\
          smarthost = \"127.0.0.1:{sink}\"\n\
          reply_timeout_secs = 30\n\
@@ -283,7 +327,7 @@ fn idle_connections(port: u16, pid: u32) -> Result<u64> {
     rss_kib(pid)
 }
 
-fn rss_kib(pid: u32) -> Result<u64> {
+pub(super) fn rss_kib(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).ok_or("no VmRSS")?;
     Ok(line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).ok_or("bad VmRSS")?)
@@ -390,7 +434,7 @@ fn is_root() -> bool {
 }
 
 /// A child process that is killed when dropped.
-struct Process(Child);
+pub(super) struct Process(Child);
 
 impl Process {
     fn spawn(cmd: &mut Command, port: u16, what: &str) -> Result<Process> {
@@ -421,7 +465,7 @@ impl Process {
         Process::spawn(&mut cmd, port, "smtp-sink")
     }
 
-    fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         self.0.id()
     }
 
@@ -438,10 +482,10 @@ impl Drop for Process {
 }
 
 /// A minimal SMTP client: persistent session, one transaction at a time.
-struct Client(BufReader<TcpStream>);
+pub(super) struct Client(BufReader<TcpStream>);
 
 impl Client {
-    fn connect(port: u16) -> Result<Client> {
+    pub(super) fn connect(port: u16) -> Result<Client> {
         let s = TcpStream::connect(("127.0.0.1", port))?;
         s.set_read_timeout(Some(Duration::from_secs(60)))?;
         let mut c = Client(BufReader::new(s));
@@ -465,7 +509,7 @@ impl Client {
         }
     }
 
-    fn send(&mut self, from: &str, to: &str, data: &[u8]) -> Result {
+    pub(super) fn send(&mut self, from: &str, to: &str, data: &[u8]) -> Result {
         self.expect(Some(&format!("MAIL FROM:<{from}>")), 250)?;
         self.expect(Some(&format!("RCPT TO:<{to}>")), 250)?;
         self.expect(Some("DATA"), 354)?;

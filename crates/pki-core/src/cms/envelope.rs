@@ -5,9 +5,8 @@ use alloc::vec::Vec;
 use cms::{
     content_info::CmsVersion,
     enveloped_data::{
-        KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo, KeyTransRecipientInfo,
-        OriginatorIdentifierOrKey, OriginatorPublicKey, RecipientEncryptedKey, RecipientIdentifier, RecipientInfo,
-        RecipientInfos,
+        KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo, KeyTransRecipientInfo, OriginatorIdentifierOrKey,
+        OriginatorPublicKey, RecipientEncryptedKey, RecipientIdentifier, RecipientInfo, RecipientInfos,
     },
 };
 use der::{
@@ -371,7 +370,10 @@ fn cbc_encrypt_in_place<R: CryptoRng + ?Sized>(
             oid::AES256_CBC
         }
     };
-    Ok(AlgorithmIdentifierOwned { oid: alg, parameters: Some(Any::encode_from(&octets(&iv)?).map_err(Error::der("IV"))?) })
+    Ok(AlgorithmIdentifierOwned {
+        oid: alg,
+        parameters: Some(Any::encode_from(&octets(&iv)?).map_err(Error::der("IV"))?),
+    })
 }
 
 fn gcm_encrypt_in_place<R: CryptoRng + ?Sized>(

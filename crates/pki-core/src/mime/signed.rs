@@ -89,7 +89,12 @@ pub fn build_multipart_signed(signed_entity: &[u8], signature_der: &[u8], micalg
 /// As [`build_multipart_signed`], in place: `signed_entity` becomes the `multipart/signed`
 /// entity (the header block and first delimiter go in front of it, the signature part after),
 /// so a large message is never held twice.
-pub fn build_multipart_signed_in_place(signed_entity: &mut Vec<u8>, signature_der: &[u8], micalg: &str, boundary: &str) {
+pub fn build_multipart_signed_in_place(
+    signed_entity: &mut Vec<u8>,
+    signature_der: &[u8],
+    micalg: &str,
+    boundary: &str,
+) {
     let boundary: Vec<u8> = boundary.bytes().filter(|&b| b != b'\r' && b != b'\n').collect();
     let mut head = Vec::with_capacity(256);
     head.extend_from_slice(b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n micalg=");

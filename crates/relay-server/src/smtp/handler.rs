@@ -20,25 +20,46 @@ use super::Reply;
 /// owner's mailbox, a next-hop domain. Its `Debug` form does not show it, since it may be a
 /// real address.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Destination(String);
+pub struct Destination {
+    key: String,
+    memory_cost: usize,
+}
 
 impl Destination {
-    /// A destination with this key.
+    /// A destination with this key, whose delivery costs [`MemoryBudget::COST`] octets of
+    /// memory per octet of message.
+    ///
+    /// [`MemoryBudget::COST`]: super::MemoryBudget::COST
     #[must_use]
     pub fn new(key: impl Into<String>) -> Self {
-        Destination(key.into())
+        Destination { key: key.into(), memory_cost: super::MemoryBudget::COST }
+    }
+
+    /// What delivering to this destination costs, in octets of memory per octet of message
+    /// (the message and the copies its pipeline makes); the memory budget counts each message
+    /// this many times.
+    #[must_use]
+    pub fn with_memory_cost(mut self, cost: usize) -> Self {
+        self.memory_cost = cost.max(1);
+        self
     }
 
     /// The key.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.key
+    }
+
+    /// Octets of memory per octet of message ([`with_memory_cost`](Self::with_memory_cost)).
+    #[must_use]
+    pub fn memory_cost(&self) -> usize {
+        self.memory_cost
     }
 }
 
 impl fmt::Debug for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Destination(<{} octets>)", self.0.len())
+        write!(f, "Destination(<{} octets>, memory cost {})", self.key.len(), self.memory_cost)
     }
 }
 
@@ -131,14 +152,17 @@ pub trait Handler: Send + Sync {
     /// # Errors
     ///
     /// The reply that refuses or defers the message.
+    ///
+    /// `data` is handed over: a handler may work in it rather than copy it (the relay signs
+    /// and encrypts a forward where it lies).
     fn deliver_with(
         &self,
         session: &SessionInfo,
         mail_from: Option<&Address>,
         rcpts: &[Address],
-        data: &[u8],
+        data: Vec<u8>,
     ) -> impl Future<Output = Result<(), Reply>> + Send {
         let _ = session;
-        self.deliver(mail_from, rcpts, data)
+        async move { self.deliver(mail_from, rcpts, &data).await }
     }
 }

@@ -223,10 +223,10 @@ where
         self.message_rate.as_ref().is_none_or(|(rate, client)| rate.take(client, monotonic_ms()))
     }
 
-    /// Reserves [`MemoryBudget::COST`] times what has come of the message so far; `false` if it
-    /// does not fit.
-    fn reserve_for(&mut self, received: usize) -> bool {
-        let want = received.saturating_mul(MemoryBudget::COST);
+    /// Reserves `cost` (the destination's [`memory_cost`](Destination::memory_cost)) times what
+    /// has come of the message so far; `false` if it does not fit.
+    fn reserve_for(&mut self, received: usize, cost: usize) -> bool {
+        let want = received.saturating_mul(cost);
         if want <= self.reserved {
             return true;
         }
@@ -324,7 +324,8 @@ where
         match mem::replace(&mut self.state, State::Ready) {
             State::Data(txn, mut receiver) => {
                 let received = receiver.ingest(input);
-                let fits = self.reserve_for(receiver.size());
+                let cost = txn.destination.as_ref().map_or(MemoryBudget::COST, Destination::memory_cost);
+                let fits = self.reserve_for(receiver.size(), cost);
                 if !fits {
                     debug!(size = receiver.size(), "memory budget exhausted: the message is no longer kept");
                     receiver.abandon();

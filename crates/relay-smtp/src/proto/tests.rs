@@ -377,3 +377,35 @@ fn an_abandoned_message_is_read_to_its_end_and_not_kept() {
     let mut input: &[u8] = b"12345\r\n.\r\n";
     assert!(matches!(rx.ingest(&mut input), Receive::Ready(Err(DataError::TooBig { .. }))));
 }
+
+/// A large message is given its full room once, past `LARGE_MESSAGE`: it does not move again
+/// however it grows, and the one who takes it finds the headroom there.
+#[test]
+fn a_large_message_reserves_its_room_once() {
+    let max = 8 * LARGE_MESSAGE;
+    let mut r = DataReceiver::new(max).with_headroom(max / 2);
+    let line = [b'x'; 998];
+    let mut moved = 0;
+    let mut last = None;
+    let mut fed = 0;
+    while fed < 5 * LARGE_MESSAGE {
+        let mut chunk = Vec::with_capacity(line.len() + 2);
+        chunk.extend_from_slice(&line);
+        chunk.extend_from_slice(b"\r\n");
+        let mut input = chunk.as_slice();
+        assert_eq!(r.ingest(&mut input), Receive::NeedsMoreData);
+        fed += chunk.len();
+        if fed > 2 * LARGE_MESSAGE {
+            let ptr = r.buffer_ptr();
+            if last.is_some_and(|p| p != ptr) {
+                moved += 1;
+            }
+            last = Some(ptr);
+        }
+    }
+    let mut end = &b".\r\n"[..];
+    let Receive::Ready(Ok(message)) = r.ingest(&mut end) else { panic!("the message ends") };
+    assert_eq!(moved, 0, "the message moved while it grew");
+    assert!(message.capacity() >= max + max / 2, "capacity {} for room {}", message.capacity(), max + max / 2);
+    assert_eq!(message.len(), fed);
+}

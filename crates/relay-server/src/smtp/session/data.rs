@@ -20,7 +20,8 @@ where
     pub(super) fn data(&mut self) -> Option<CloseReason> {
         match std::mem::replace(&mut self.state, State::Ready) {
             State::Mail(txn) if !txn.rcpts.is_empty() => {
-                self.state = State::Data(txn, DataReceiver::new(self.limits.max_message_size));
+                let max = self.limits.max_message_size;
+                self.state = State::Data(txn, DataReceiver::new(max).with_headroom(max / 2));
                 self.deadline = Instant::now() + self.limits.data_timeout;
                 self.reply(&Reply::START_DATA);
                 None
@@ -60,23 +61,14 @@ where
                 self.flush().await?;
                 let handler = Arc::clone(&self.handler);
                 let info = self.info();
-                match handler.deliver_with(&info, txn.from.as_ref(), &txn.rcpts, &message).await {
+                let size = message.len();
+                match handler.deliver_with(&info, txn.from.as_ref(), &txn.rcpts, message).await {
                     Ok(()) => {
-                        info!(
-                            size = message.len(),
-                            rcpts = txn.rcpts.len(),
-                            tls = self.tls.is_some(),
-                            "message delivered"
-                        );
+                        info!(size, rcpts = txn.rcpts.len(), tls = self.tls.is_some(), "message delivered");
                         Reply::DELIVERED
                     }
                     Err(reply) if reply.is_refusal() => {
-                        info!(
-                            size = message.len(),
-                            rcpts = txn.rcpts.len(),
-                            code = reply.code,
-                            "message not delivered"
-                        );
+                        info!(size, rcpts = txn.rcpts.len(), code = reply.code, "message not delivered");
                         reply
                     }
                     Err(reply) => {
