@@ -1,7 +1,8 @@
 //! Time, always passed in by the caller.
 //!
-//! This crate never reads a clock: `SystemTime::now()` panics on `wasm32-unknown-unknown`, and
-//! tests must be able to pin the time.
+//! Every function that needs the time takes it: `SystemTime::now()` panics on
+//! `wasm32-unknown-unknown`, and tests must be able to pin the time. With the `std` feature,
+//! [`UnixTime::now`] reads the system clock for programs that run where there is one.
 
 use core::time::Duration;
 use der::DateTime;
@@ -20,6 +21,17 @@ impl UnixTime {
     /// From seconds since the epoch.
     pub const fn from_secs(secs: u64) -> Self {
         UnixTime(secs)
+    }
+
+    /// The system clock's current time (the epoch if the clock is set before it).
+    ///
+    /// Only with the `std` feature. Not for `wasm32-unknown-unknown`, where `SystemTime::now()`
+    /// panics: there, pass the time in with [`UnixTime::from_secs`] (e.g. from `Date.now()`).
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+    pub fn now() -> Self {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        UnixTime(since.map_or(0, |d| d.as_secs()))
     }
 
     /// Seconds since the epoch.
