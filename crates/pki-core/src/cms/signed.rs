@@ -289,6 +289,7 @@ fn check_signer(
         Some(c) => path::validate(c, certs, anchor, time, Usage::Sign),
         None => Verdict::Invalid {
             position: 0,
+            role: path::Role::EndEntity,
             subject: alloc::string::String::new(),
             failure: path::Failure::IssuerNotFound,
         },
