@@ -109,6 +109,23 @@ pub fn to_pem(cert: &Certificate) -> Result<alloc::string::String> {
     cert.to_pem(der::pem::LineEnding::LF).map_err(Error::der("Certificate"))
 }
 
+/// A certificate in `Debug` output: subject, issuer, serial and validity instead of its bytes.
+pub(crate) struct Brief<'a>(pub(crate) &'a Certificate);
+
+impl core::fmt::Debug for Brief<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let tbs = self.0.tbs_certificate();
+        let v = tbs.validity();
+        f.debug_struct("Certificate")
+            .field("subject", &format_args!("{}", tbs.subject()))
+            .field("issuer", &format_args!("{}", tbs.issuer()))
+            .field("serial", &format_args!("{}", tbs.serial_number()))
+            .field("not_before", &format_args!("{}", UnixTime::from_x509(&v.not_before)))
+            .field("not_after", &format_args!("{}", UnixTime::from_x509(&v.not_after)))
+            .finish_non_exhaustive()
+    }
+}
+
 /// `TBSCertificate` ([RFC 5280 §4.1](https://www.rfc-editor.org/rfc/rfc5280#section-4.1)),
 /// version 3 with extensions. x509-cert's own type keeps its fields private, so certificates are
 /// encoded from this one and decoded back into [`Certificate`].

@@ -29,15 +29,14 @@ mod ber;
 mod envelope;
 mod open;
 mod primitives;
+mod report;
 // `pub(crate)` for `smime`; everything public in it is re-exported below.
 pub(crate) mod signed;
 
 pub use envelope::{ContentCipher, Envelope, KeyTransport};
 pub use open::{Opened, open};
-pub use signed::{
-    SignOptions, SignatureStatus, SignedReport, Signer, SignerReport, SmimeCapability, sign, signer_capabilities,
-    verify, verify_with,
-};
+pub use report::{SignatureStatus, SignedReport, SignerReport};
+pub use signed::{SignOptions, Signer, SmimeCapability, sign, signer_capabilities, verify, verify_with};
 
 /// Wraps an inner structure in a `ContentInfo` and encodes it as DER.
 pub(crate) fn content_info<T: Encode>(content_type: ObjectIdentifier, inner: &T) -> Result<Vec<u8>> {

@@ -110,8 +110,16 @@ impl fmt::Display for Error {
             Error::DecryptionFailed => f.write_str("decryption failed"),
             Error::Cms { reason } => write!(f, "CMS: {reason}"),
             Error::UnexpectedContentType { found } => write!(f, "unexpected content type {found}"),
+            Error::Mime(
+                e @ (crate::mime::Error::NoHeaderBodySeparator | crate::mime::Error::MalformedHeader { line: 1 }),
+            ) => write!(
+                f,
+                "MIME: {e}: expected a whole message (header fields, an empty line, the body); \
+                 to encrypt or sign a MIME entity on its own use smime::encrypt_entity or smime::sign_entity"
+            ),
             Error::Mime(e) => write!(f, "MIME: {e}"),
-            Error::Pkcs12(e) => write!(f, "PKCS#12: {e}"),
+            // The PKCS#12 error names PKCS#12 itself.
+            Error::Pkcs12(e) => write!(f, "{e}"),
         }
     }
 }

@@ -55,8 +55,8 @@ pub enum Usage {
 /// The longest path (end entity and intermediates) that will be considered.
 const MAX_PATH: usize = 8;
 
-/// The outcome of [`validate`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The outcome of [`validate`]. `Debug` summarises certificates rather than printing their bytes.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
     /// Every check passed; `path` lists the certificates from the end entity up to (not
@@ -170,8 +170,8 @@ impl fmt::Display for Failure {
             Failure::IssuerNotFound => f.write_str("issuer not found (no path to the trust anchor)"),
             Failure::BadSignature => f.write_str("bad signature"),
             Failure::UnsupportedKey => f.write_str("unsupported key"),
-            Failure::Expired { not_after } => write!(f, "expired at {}", not_after.0),
-            Failure::NotYetValid { not_before } => write!(f, "not valid before {}", not_before.0),
+            Failure::Expired { not_after } => write!(f, "expired at {not_after}"),
+            Failure::NotYetValid { not_before } => write!(f, "not valid before {not_before}"),
             Failure::NotACa => f.write_str("issuer is not a CA"),
             Failure::PathLenExceeded { path_len } => write!(f, "pathLenConstraint {path_len} exceeded"),
             Failure::KeyUsage { missing } => write!(f, "keyUsage lacks {missing}"),
@@ -181,6 +181,23 @@ impl fmt::Display for Failure {
             Failure::UnknownCriticalExtension { oid } => write!(f, "unknown critical extension {oid}"),
             Failure::MalformedExtension { oid } => write!(f, "malformed extension {oid}"),
             Failure::PathTooLong => f.write_str("path too long"),
+        }
+    }
+}
+
+impl fmt::Debug for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Valid { path } => {
+                f.debug_struct("Valid").field("path", &path.iter().map(crate::cert::Brief).collect::<Vec<_>>()).finish()
+            }
+            Verdict::Invalid { position, role, subject, failure } => f
+                .debug_struct("Invalid")
+                .field("position", position)
+                .field("role", role)
+                .field("subject", subject)
+                .field("failure", failure)
+                .finish(),
         }
     }
 }

@@ -70,3 +70,34 @@ impl UnixTime {
         }
     }
 }
+
+/// RFC 3339 in UTC, e.g. `2026-11-29T00:00:00Z` (or the seconds, past year 9999).
+impl core::fmt::Display for UnixTime {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match DateTime::from_unix_duration(Duration::from_secs(self.0)) {
+            Ok(dt) => write!(
+                f,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                dt.year(),
+                dt.month(),
+                dt.day(),
+                dt.hour(),
+                dt.minutes(),
+                dt.seconds()
+            ),
+            Err(_) => write!(f, "{} s after the epoch", self.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UnixTime;
+    use alloc::string::ToString;
+
+    #[test]
+    fn displays_as_rfc3339() {
+        assert_eq!(UnixTime::from_secs(1_795_910_400).to_string(), "2026-11-29T00:00:00Z");
+        assert_eq!(UnixTime::from_secs(0).to_string(), "1970-01-01T00:00:00Z");
+    }
+}

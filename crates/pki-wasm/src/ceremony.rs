@@ -246,7 +246,7 @@ pub fn pkcs12<R: CryptoRng + ?Sized>(
     let opts = ExportOptions::new(flavour).with_friendly_name(friendly_name);
     pkcs12::export(pkcs8, end_entity, &[intermediate, root], password, &opts, rng).map_err(|e| match e {
         pkcs12::Error::KeyCertificateMismatch => Failure::new(Code::Crypto, "the key is not the certificate's"),
-        e => Failure::new(Code::BadInput, format!("PKCS#12: {e}")),
+        e => Failure::new(Code::BadInput, e.to_string()),
     })
 }
 

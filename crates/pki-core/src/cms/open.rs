@@ -30,8 +30,7 @@ use zeroize::Zeroizing;
 use super::primitives::{GcmParameters, KdfHash, aes_unwrap, decryption_failed, derive_kek};
 use crate::{Error, PrivateKey, Result, oid};
 
-/// What [`open`] found.
-#[derive(Debug)]
+/// What [`open`] found. `Debug` shows the content's length and the algorithms by name.
 #[non_exhaustive]
 pub struct Opened {
     /// The decrypted content (for S/MIME, a MIME entity).
@@ -42,6 +41,18 @@ pub struct Opened {
     pub content_cipher: der::asn1::ObjectIdentifier,
     /// The key-transport or key-agreement algorithm used for our RecipientInfo.
     pub key_algorithm: der::asn1::ObjectIdentifier,
+}
+
+impl core::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let names = crate::oid_names(&[self.content_cipher, self.key_algorithm]);
+        f.debug_struct("Opened")
+            .field("content", &format_args!("<{} bytes>", self.content.len()))
+            .field("authenticated", &self.authenticated)
+            .field("content_cipher", &names[0])
+            .field("key_algorithm", &names[1])
+            .finish()
+    }
 }
 
 /// Decrypts a CMS EnvelopedData or AuthEnvelopedData (DER or BER `ContentInfo`) with the
