@@ -16,6 +16,7 @@ pub use spki;
 pub use x509_cert;
 
 pub mod address;
+pub mod ceremony;
 pub mod cert;
 pub mod cms;
 pub mod crl;
@@ -27,7 +28,6 @@ pub(crate) mod oid;
 pub mod path;
 mod pem;
 pub mod pkcs12;
-pub mod review;
 pub mod sign;
 pub mod smime;
 pub mod time;

@@ -22,10 +22,10 @@ use der::{Decode, Encode};
 use pki_core::{
     PublicKey, SignatureFormat, UnixTime,
     address::Mailbox,
+    ceremony::review_intermediate,
     cert::{self, Issuer, Lifetime},
     csr,
     pkcs12::{self, ExportOptions, Flavour},
-    review::review_intermediate,
     sign::ToBeSigned,
 };
 use rand_core::CryptoRng;
