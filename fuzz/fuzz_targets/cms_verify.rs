@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = cms::content_type(data);
     let _ = cms::verify(data, None, ca(), NOW);
     let _ = cms::verify(data, Some(DETACHED_CONTENT), ca(), NOW);
-    let _ = cms::signed::signer_capabilities(data);
+    let _ = cms::signer_capabilities(data);
 });

@@ -6,6 +6,17 @@
 //! | [`intermediate`] | CA, pathLen 0 | keyCertSign, cRLSign | emailProtection | critical nameConstraints: the relay domains and the user's mailboxes |
 //! | [`end_entity`], [`recipient`] | not CA | digitalSignature, keyEncipherment (+ keyAgreement for EC) | emailProtection | SAN rfc822Name, CA/B Forum mailbox-validated strict policy |
 //!
+//! Loading certificates made elsewhere (by OpenSSL, a mail client, a CA): [`from_pem`],
+//! [`from_der`], [`chain_from_pem`]; writing one: [`to_pem`]. The type is
+//! [`x509_cert::Certificate`], re-exported as [`crate::x509_cert`].
+//!
+//! ```
+//! # let pem = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pki/ossl/alice-rsa.pem"));
+//! let cert = pki_core::cert::from_pem(pem)?;
+//! assert_eq!(cert.tbs_certificate().subject().to_string(), "CN=alice@example.com");
+//! # Ok::<(), pki_core::Error>(())
+//! ```
+//!
 //! Every certificate gets a random serial from the caller's RNG, a SubjectKeyIdentifier and
 //! (unless self-signed) an AuthorityKeyIdentifier. Validity starts an hour before `now` (clock
 //! skew), lasts at most [`MAX_VALIDITY_DAYS`], and never outlasts the issuer.
@@ -49,6 +60,71 @@ pub const MAX_VALIDITY_DAYS: u32 = 825;
 
 /// How far `notBefore` is set back from `now`, to absorb clock skew between relay and clients.
 const BACKDATE_SECS: u64 = 3600;
+
+/// Reads one DER certificate.
+///
+/// # Errors
+/// [`Error::Der`] if it is not a well-formed X.509 certificate.
+pub fn from_der(der: &[u8]) -> Result<Certificate> {
+    Certificate::from_der(der).map_err(Error::der("Certificate"))
+}
+
+/// Reads one PEM certificate (`-----BEGIN CERTIFICATE-----`). Text around the block, such as
+/// the dump `openssl x509 -text` writes, is ignored.
+///
+/// # Errors
+/// [`Error::Pem`], saying what was found, if the input does not hold exactly one
+/// `CERTIFICATE` block (another label, several blocks, DER); then the errors of [`from_der`].
+pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Certificate> {
+    from_der(&crate::pem::single(pem.as_ref(), "CERTIFICATE")?)
+}
+
+/// Reads every certificate of a PEM bundle, in order: a chain file (leaf first, as OpenSSL's
+/// `-certfile` and most CAs write it) or a set of trust anchors.
+///
+/// # Errors
+/// [`Error::Pem`] if the input holds no PEM block or a block with another label (a private
+/// key, a CRL: pass only certificates); then the errors of [`from_der`].
+pub fn chain_from_pem(pem: impl AsRef<[u8]>) -> Result<Vec<Certificate>> {
+    let pem = pem.as_ref();
+    let blocks = crate::pem::blocks(pem, "CERTIFICATE")?;
+    if blocks.is_empty() {
+        return Err(Error::Pem { expected: "CERTIFICATE", found: crate::pem::describe_non_pem(pem) });
+    }
+    blocks
+        .into_iter()
+        .map(|b| match b.label.as_str() {
+            "CERTIFICATE" => from_der(&b.der),
+            _ => Err(Error::Pem { expected: "CERTIFICATE", found: alloc::format!("label {:?}", b.label) }),
+        })
+        .collect()
+}
+
+/// Writes a certificate as PEM with LF line endings.
+///
+/// # Errors
+/// Only if encoding fails.
+pub fn to_pem(cert: &Certificate) -> Result<alloc::string::String> {
+    use der::EncodePem;
+    cert.to_pem(der::pem::LineEnding::LF).map_err(Error::der("Certificate"))
+}
+
+/// A certificate in `Debug` output: subject, issuer, serial and validity instead of its bytes.
+pub(crate) struct Brief<'a>(pub(crate) &'a Certificate);
+
+impl core::fmt::Debug for Brief<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let tbs = self.0.tbs_certificate();
+        let v = tbs.validity();
+        f.debug_struct("Certificate")
+            .field("subject", &format_args!("{}", tbs.subject()))
+            .field("issuer", &format_args!("{}", tbs.issuer()))
+            .field("serial", &format_args!("{}", tbs.serial_number()))
+            .field("not_before", &format_args!("{}", UnixTime::from_x509(&v.not_before)))
+            .field("not_after", &format_args!("{}", UnixTime::from_x509(&v.not_after)))
+            .finish_non_exhaustive()
+    }
+}
 
 /// `TBSCertificate` ([RFC 5280 §4.1](https://www.rfc-editor.org/rfc/rfc5280#section-4.1)),
 /// version 3 with extensions. x509-cert's own type keeps its fields private, so certificates are

@@ -2,13 +2,21 @@
 //! AuthEnvelopedData (encryption) and SignedData (signatures), built and opened here on top of
 //! the `cms` crate's ASN.1 types.
 //!
-//! Defaults follow what mail clients read (see DESIGN.md, "Crypto defaults"): EnvelopedData with
+//! Defaults follow what mail clients read, as measured against OpenSSL, gpgsm, NSS/Thunderbird
+//! and Outlook: EnvelopedData with
 //! AES-256-CBC, RSA PKCS#1 v1.5 key transport, ECDH `dhSinglePass-stdDH-sha256kdf` with
 //! AES-256 key wrap for P-256 recipients. AES-GCM AuthEnvelopedData and RSA-OAEP are options
 //! for recipients that advertised them: gpgsm, NSS and Outlook cannot open AES-GCM.
 //!
 //! The `cms` crate's own KARI builder wraps the content key under an all-zero KEK; it is never
-//! used here. Its ECDH code is replaced by [`envelope`]'s.
+//! used here. Its ECDH code is replaced by this module's ([`Envelope`]).
+//!
+//! | task | items |
+//! |---|---|
+//! | encrypt | [`Envelope`], [`ContentCipher`], [`KeyTransport`] |
+//! | decrypt | [`open()`], [`Opened`] |
+//! | sign | [`sign`], [`Signer`], [`SignOptions`] |
+//! | verify | [`verify`], [`verify_with`], [`SignedReport`], [`SignerReport`], [`SignatureStatus`] |
 
 use alloc::vec::Vec;
 use cms::{cert::IssuerAndSerialNumber, content_info::ContentInfo};
@@ -18,13 +26,17 @@ use x509_cert::Certificate;
 use crate::{Error, Result};
 
 mod ber;
-pub mod envelope;
-pub mod open;
-pub mod signed;
+mod envelope;
+mod open;
+mod primitives;
+mod report;
+// `pub(crate)` for `smime`; everything public in it is re-exported below.
+pub(crate) mod signed;
 
 pub use envelope::{ContentCipher, Envelope, KeyTransport};
 pub use open::{Opened, open};
-pub use signed::{SignOptions, SignatureStatus, SignedReport, Signer, SignerReport, sign, verify};
+pub use report::{SignatureStatus, SignedReport, SignerReport};
+pub use signed::{SignOptions, Signer, SmimeCapability, sign, signer_capabilities, verify, verify_with};
 
 /// Wraps an inner structure in a `ContentInfo` and encodes it as DER.
 pub(crate) fn content_info<T: Encode>(content_type: ObjectIdentifier, inner: &T) -> Result<Vec<u8>> {

@@ -11,7 +11,7 @@ use alloc::{
     vec::Vec,
 };
 use der::{
-    Decode, DecodePem, Encode,
+    Decode, Encode,
     asn1::{Ia5String, SetOfVec},
 };
 use spki::SubjectPublicKeyInfoOwned;
@@ -108,7 +108,6 @@ impl VerifiedCsr {
     /// # Errors
     /// As [`Self::from_der`], and [`Error::Pem`].
     pub fn from_pem(pem: &str) -> Result<Self> {
-        let req = CertReq::from_pem(pem.as_bytes()).map_err(|_| Error::Pem { expected: "CERTIFICATE REQUEST" })?;
-        Self::from_der(&req.to_der().map_err(Error::der("CertificationRequest"))?)
+        Self::from_der(&crate::pem::single(pem.as_bytes(), "CERTIFICATE REQUEST")?)
     }
 }

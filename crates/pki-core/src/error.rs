@@ -19,10 +19,12 @@ pub enum Error {
         /// The underlying ASN.1 error.
         source: der::Error,
     },
-    /// PEM armour was malformed or had an unexpected label.
+    /// PEM armour was malformed, missing, or had another label than the one expected.
     Pem {
-        /// The label that was expected.
+        /// What was expected, e.g. the label `CERTIFICATE`.
         expected: &'static str,
+        /// What was found instead: another label, DER, no PEM block at all, several blocks.
+        found: String,
     },
     /// An algorithm this crate does not implement.
     UnsupportedAlgorithm {
@@ -94,7 +96,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Der { what, source } => write!(f, "malformed {what}: {source}"),
-            Error::Pem { expected } => write!(f, "malformed PEM (expected {expected})"),
+            Error::Pem { expected, found } => write!(f, "PEM: expected {expected}, found {found}"),
             Error::UnsupportedAlgorithm { context, oid } => {
                 write!(f, "unsupported {context} algorithm {oid}")
             }
@@ -108,8 +110,16 @@ impl fmt::Display for Error {
             Error::DecryptionFailed => f.write_str("decryption failed"),
             Error::Cms { reason } => write!(f, "CMS: {reason}"),
             Error::UnexpectedContentType { found } => write!(f, "unexpected content type {found}"),
+            Error::Mime(
+                e @ (crate::mime::Error::NoHeaderBodySeparator | crate::mime::Error::MalformedHeader { line: 1 }),
+            ) => write!(
+                f,
+                "MIME: {e}: expected a whole message (header fields, an empty line, the body); \
+                 to encrypt or sign a MIME entity on its own use smime::encrypt_entity or smime::sign_entity"
+            ),
             Error::Mime(e) => write!(f, "MIME: {e}"),
-            Error::Pkcs12(e) => write!(f, "PKCS#12: {e}"),
+            // The PKCS#12 error names PKCS#12 itself.
+            Error::Pkcs12(e) => write!(f, "{e}"),
         }
     }
 }

@@ -114,13 +114,13 @@ impl PrivateKey {
     /// Reads a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
     ///
     /// # Errors
-    /// [`Error::Pem`] or any error of [`Self::from_pkcs8_der`].
+    /// [`Error::Pem`], naming the label found (e.g. `RSA PRIVATE KEY`), or any error of
+    /// [`Self::from_pkcs8_der`].
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self> {
-        let (label, doc) = pkcs8::SecretDocument::from_pem(pem).map_err(|_| Error::Pem { expected: "PRIVATE KEY" })?;
-        if label != "PRIVATE KEY" {
-            return Err(Error::Pem { expected: "PRIVATE KEY" });
+        match pkcs8::SecretDocument::from_pem(pem) {
+            Ok(("PRIVATE KEY", doc)) => Self::from_pkcs8_der(doc.as_bytes()),
+            _ => Err(crate::pem::mismatch(pem.as_bytes(), "PRIVATE KEY")),
         }
-        Self::from_pkcs8_der(doc.as_bytes())
     }
 
     /// Writes PKCS#8 DER.

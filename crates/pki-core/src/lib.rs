@@ -4,10 +4,19 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
+// The versions of the RustCrypto crates this crate's API speaks: `Certificate` is
+// `x509_cert::Certificate`, OIDs are `der::asn1::ObjectIdentifier`, keys travel as
+// `spki::SubjectPublicKeyInfoOwned`, and every RNG is a `rand_core::CryptoRng`.
+pub use der;
+pub use rand_core;
+pub use spki;
+pub use x509_cert;
+
 pub mod address;
+pub mod ceremony;
 pub mod cert;
 pub mod cms;
 pub mod crl;
@@ -17,8 +26,8 @@ pub mod key;
 pub mod mime;
 pub(crate) mod oid;
 pub mod path;
+mod pem;
 pub mod pkcs12;
-pub mod review;
 pub mod sign;
 pub mod smime;
 pub mod time;

@@ -7,8 +7,26 @@
 //! signing or for encryption), rfc822Name nameConstraints (in the subjectAltName and in
 //! emailAddress attributes of the subject), and that no unknown extension is critical.
 //!
-//! The outcome is a [`Verdict`], a value that says which rule failed for which certificate;
-//! it is not an error.
+//! The outcome is a [`Verdict`], a value that says which rule failed for which certificate,
+//! and that certificate's [`Role`] on the path; it is not an error.
+//!
+//! # Trust anchors
+//!
+//! The anchor is usually a CA (a root): then it must be one, with `CA:TRUE` and, if it has a
+//! keyUsage, keyCertSign, as RFC 5280 asks of every issuer. A certificate can also be trusted
+//! *directly*, as OpenSSL does when it is given a self-signed end-entity certificate as
+//! `-CAfile`: pass the same certificate as `leaf` and `anchor`. Then no issuer checks apply;
+//! its validity, its critical extensions, and its keyUsage and extendedKeyUsage for the
+//! [`Usage`] are still checked.
+//!
+//! ```
+//! # let pem = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pki/ossl/alice-rsa.pem"));
+//! use pki_core::{UnixTime, cert, path::{self, Usage}};
+//! let alice = cert::from_pem(pem)?;
+//! let verdict = path::validate(&alice, &[], &alice, UnixTime::from_secs(1_800_000_000), Usage::Encrypt);
+//! assert!(verdict.is_valid(), "{verdict}"); // pinned: no CA needed
+//! # Ok::<(), pki_core::Error>(())
+//! ```
 
 use alloc::{
     string::{String, ToString},
@@ -37,12 +55,13 @@ pub enum Usage {
 /// The longest path (end entity and intermediates) that will be considered.
 const MAX_PATH: usize = 8;
 
-/// The outcome of [`validate`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The outcome of [`validate`]. `Debug` summarises certificates rather than printing their bytes.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
     /// Every check passed; `path` lists the certificates from the end entity up to (not
-    /// including) the trust anchor.
+    /// including) the trust anchor. When the end entity is itself the anchor (direct trust),
+    /// `path` holds it alone.
     Valid {
         /// The validated path, end entity first.
         path: Vec<Certificate>,
@@ -51,11 +70,35 @@ pub enum Verdict {
     Invalid {
         /// Position of the failing certificate: 0 is the end entity; the anchor is `path.len()`.
         position: usize,
+        /// What that certificate is on the path.
+        role: Role,
         /// The subject of that certificate, as text.
         subject: String,
         /// The rule that failed.
         failure: Failure,
     },
+}
+
+/// What a certificate is on a path, named in a [`Verdict`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Role {
+    /// The certificate being validated (position 0).
+    EndEntity,
+    /// A CA certificate between the end entity and the anchor.
+    Intermediate,
+    /// The trust anchor, which issued the top of the path: it must be a CA.
+    TrustAnchor,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::EndEntity => "end-entity certificate",
+            Role::Intermediate => "intermediate certificate",
+            Role::TrustAnchor => "trust anchor",
+        })
+    }
 }
 
 impl Verdict {
@@ -127,8 +170,8 @@ impl fmt::Display for Failure {
             Failure::IssuerNotFound => f.write_str("issuer not found (no path to the trust anchor)"),
             Failure::BadSignature => f.write_str("bad signature"),
             Failure::UnsupportedKey => f.write_str("unsupported key"),
-            Failure::Expired { not_after } => write!(f, "expired at {}", not_after.0),
-            Failure::NotYetValid { not_before } => write!(f, "not valid before {}", not_before.0),
+            Failure::Expired { not_after } => write!(f, "expired at {not_after}"),
+            Failure::NotYetValid { not_before } => write!(f, "not valid before {not_before}"),
             Failure::NotACa => f.write_str("issuer is not a CA"),
             Failure::PathLenExceeded { path_len } => write!(f, "pathLenConstraint {path_len} exceeded"),
             Failure::KeyUsage { missing } => write!(f, "keyUsage lacks {missing}"),
@@ -142,12 +185,36 @@ impl fmt::Display for Failure {
     }
 }
 
+impl fmt::Debug for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Valid { path } => {
+                f.debug_struct("Valid").field("path", &path.iter().map(crate::cert::Brief).collect::<Vec<_>>()).finish()
+            }
+            Verdict::Invalid { position, role, subject, failure } => f
+                .debug_struct("Invalid")
+                .field("position", position)
+                .field("role", role)
+                .field("subject", subject)
+                .field("failure", failure)
+                .finish(),
+        }
+    }
+}
+
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Verdict::Valid { .. } => f.write_str("valid"),
-            Verdict::Invalid { position, subject, failure } => {
-                write!(f, "certificate {position} ({subject}): {failure}")
+            Verdict::Invalid { position, role, subject, failure } => {
+                write!(f, "{role} ({subject}, position {position}): {failure}")?;
+                if *role == Role::TrustAnchor && matches!(failure, Failure::NotACa | Failure::KeyUsage { .. }) {
+                    f.write_str(
+                        " (an anchor that issues the path must be a CA; to trust a certificate by itself, \
+                         pass it as both leaf and anchor)",
+                    )?;
+                }
+                Ok(())
             }
         }
     }
@@ -162,41 +229,65 @@ pub fn validate(
     time: UnixTime,
     usage: Usage,
 ) -> Verdict {
+    if leaf == anchor {
+        return match check_pinned(leaf, time, usage) {
+            Ok(()) => Verdict::Valid { path: alloc::vec![leaf.clone()] },
+            Err(failure) => invalid(0, Role::EndEntity, leaf, failure),
+        };
+    }
     let path = match build_path(leaf, pool, anchor) {
         Ok(p) => p,
-        Err((position, failure)) => return invalid(position, &cert_at(leaf, pool, position), failure),
+        Err((position, failure, subject)) => {
+            let role = if position == 0 { Role::EndEntity } else { Role::Intermediate };
+            return Verdict::Invalid { position, role, subject, failure };
+        }
     };
     match check_path(&path, anchor, time, usage) {
         Ok(()) => Verdict::Valid { path },
         Err((position, failure)) => {
-            let cert = path.get(position).unwrap_or(anchor);
-            invalid(position, cert, failure)
+            let role = match position {
+                0 => Role::EndEntity,
+                p if p >= path.len() => Role::TrustAnchor,
+                _ => Role::Intermediate,
+            };
+            invalid(position, role, path.get(position).unwrap_or(anchor), failure)
         }
     }
 }
 
-fn cert_at(leaf: &Certificate, _pool: &[Certificate], _position: usize) -> Certificate {
-    leaf.clone()
+/// Direct trust: the leaf is the anchor. What the leaf itself says still holds.
+fn check_pinned(cert: &Certificate, time: UnixTime, usage: Usage) -> Result<(), Failure> {
+    check_validity(cert, time)?;
+    check_critical(cert)?;
+    check_leaf(cert, usage)
 }
 
-fn invalid(position: usize, cert: &Certificate, failure: Failure) -> Verdict {
-    Verdict::Invalid { position, subject: cert.tbs_certificate().subject().to_string(), failure }
+fn invalid(position: usize, role: Role, cert: &Certificate, failure: Failure) -> Verdict {
+    Verdict::Invalid { position, role, subject: subject_of(cert), failure }
+}
+
+fn subject_of(cert: &Certificate) -> String {
+    cert.tbs_certificate().subject().to_string()
 }
 
 type Fail = (usize, Failure);
 
 /// Walks up from `leaf` by issuer name until a certificate issued by `anchor` is reached.
-fn build_path(leaf: &Certificate, pool: &[Certificate], anchor: &Certificate) -> Result<Vec<Certificate>, Fail> {
+fn build_path(
+    leaf: &Certificate,
+    pool: &[Certificate],
+    anchor: &Certificate,
+) -> Result<Vec<Certificate>, (usize, Failure, String)> {
     let anchor_name = anchor.tbs_certificate().subject();
     let mut path = alloc::vec![leaf.clone()];
     loop {
-        let Some(current) = path.last() else { return Err((0, Failure::IssuerNotFound)) };
+        let Some(current) = path.last() else { return Err((0, Failure::IssuerNotFound, subject_of(leaf))) };
         let issuer = current.tbs_certificate().issuer();
         if issuer == anchor_name {
             return Ok(path);
         }
         if path.len() >= MAX_PATH {
-            return Err((path.len() - 1, Failure::PathTooLong));
+            return Err((path.len() - 1, Failure::PathTooLong, subject_of(current)));
         }
         let mut candidates = pool
             .iter()
@@ -206,7 +297,7 @@ fn build_path(leaf: &Certificate, pool: &[Certificate], anchor: &Certificate) ->
         let failure = if candidates.peek().is_some() { Failure::BadSignature } else { Failure::IssuerNotFound };
         match candidates.find(|c| signed_by(current, c)) {
             Some(c) => path.push(c.clone()),
-            None => return Err((path.len() - 1, failure)),
+            None => return Err((path.len() - 1, failure, subject_of(current))),
         }
     }
 }

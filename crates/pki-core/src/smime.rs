@@ -171,14 +171,23 @@ pub fn decrypt_message<R: CryptoRng + ?Sized>(
     Ok(mime::join_message(&split.outer_headers, &opened.content))
 }
 
-/// A verified message.
-#[derive(Debug)]
+/// A verified message. `Debug` shows the message's length, not its bytes; `report`'s `Display`
+/// is the verdict in words.
 #[non_exhaustive]
 pub struct VerifiedMessage {
     /// The message with its outer headers and the signed entity (without the signature).
     pub message: Vec<u8>,
     /// The signature report.
     pub report: SignedReport,
+}
+
+impl core::fmt::Debug for VerifiedMessage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VerifiedMessage")
+            .field("message", &format_args!("<{} bytes>", self.message.len()))
+            .field("report", &self.report)
+            .finish()
+    }
 }
 
 /// Verifies a signed message, `multipart/signed` or opaque `application/pkcs7-mime;

@@ -166,7 +166,7 @@ fn pkcs12_openssl_files_open_here() {
                 pkcs12::import(&fs::read(&path).unwrap(), PW).unwrap_or_else(|e| panic!("{name} {extra:?}: {e}"));
             assert_eq!(imported.key_pkcs8_der.as_slice(), key.as_slice());
             assert_eq!(imported.cert_der, cert);
-            assert_eq!(imported.chain, vec![fixture("ca.crt.der")]);
+            assert_eq!(imported.chain_der, vec![fixture("ca.crt.der")]);
             assert_eq!(imported.friendly_name.as_deref(), Some("From OpenSSL"));
         }
     }

@@ -22,10 +22,10 @@ use der::{Decode, Encode};
 use pki_core::{
     PublicKey, SignatureFormat, UnixTime,
     address::Mailbox,
+    ceremony::review_intermediate,
     cert::{self, Issuer, Lifetime},
     csr,
     pkcs12::{self, ExportOptions, Flavour},
-    review::review_intermediate,
     sign::ToBeSigned,
 };
 use rand_core::CryptoRng;
@@ -246,7 +246,7 @@ pub fn pkcs12<R: CryptoRng + ?Sized>(
     let opts = ExportOptions::new(flavour).with_friendly_name(friendly_name);
     pkcs12::export(pkcs8, end_entity, &[intermediate, root], password, &opts, rng).map_err(|e| match e {
         pkcs12::Error::KeyCertificateMismatch => Failure::new(Code::Crypto, "the key is not the certificate's"),
-        e => Failure::new(Code::BadInput, format!("PKCS#12: {e}")),
+        e => Failure::new(Code::BadInput, e.to_string()),
     })
 }
 

@@ -272,7 +272,7 @@ impl<S: Store> Engine<S> {
             let parse = |d: Option<&[u8]>| d.and_then(|d| <Certificate as der::Decode>::from_der(d).ok());
             let Some(root) = parse(profile.root.as_deref()) else { continue };
             let intermediates: Vec<Certificate> = parse(profile.intermediate.as_deref()).into_iter().collect();
-            let Ok(report) = pki_core::cms::signed::verify_with(&p7.der, None, &root, &intermediates, now) else {
+            let Ok(report) = pki_core::cms::verify_with(&p7.der, None, &root, &intermediates, now) else {
                 continue;
             };
             let by_owner = report.is_valid()

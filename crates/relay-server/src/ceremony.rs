@@ -25,11 +25,11 @@ use der::{DecodePem, Encode, EncodePem, pem::LineEnding};
 use pki_core::{
     KeyAlgorithm, PrivateKey, UnixTime,
     address::Mailbox,
+    ceremony::{IntermediateReview, review_intermediate},
     cert::{self, Issuer, Lifetime},
     csr,
     path::{self, Usage},
     pkcs12::{self, ExportOptions, Flavour},
-    review::{IntermediateReview, review_intermediate},
 };
 use rand_core::Rng;
 use serde_json::{Value, json};

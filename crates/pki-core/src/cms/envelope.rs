@@ -10,7 +10,7 @@ use cms::{
     },
 };
 use der::{
-    Any, Encode, Header, Length, Sequence, Tag, TagNumber,
+    Any, Encode, Header, Length, Tag, TagNumber,
     asn1::{BitString, OctetString, SetOfVec},
 };
 use rand_core::CryptoRng;
@@ -19,6 +19,7 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
+use super::primitives::{GcmParameters, KdfHash, aes_wrap, derive_kek};
 use crate::{Error, PublicKey, Result, oid};
 
 /// The content-encryption algorithm.
@@ -53,39 +54,6 @@ pub enum KeyTransport {
     Default,
     /// RSAES-OAEP with SHA-256 and MGF1-SHA-256 (RFC 8017, RFC 4055 parameters).
     RsaOaepSha256,
-}
-
-/// `ECC-CMS-SharedInfo` ([RFC 5753 §7.2](https://www.rfc-editor.org/rfc/rfc5753#section-7.2)):
-/// ```text
-/// ECC-CMS-SharedInfo ::= SEQUENCE {
-///     keyInfo         AlgorithmIdentifier,
-///     entityUInfo [0] EXPLICIT OCTET STRING OPTIONAL,
-///     suppPubInfo [2] EXPLICIT OCTET STRING }
-/// ```
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub(crate) struct EccCmsSharedInfo {
-    pub(crate) key_info: AlgorithmIdentifierOwned,
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    pub(crate) entity_u_info: Option<OctetString>,
-    #[asn1(context_specific = "2", tag_mode = "EXPLICIT")]
-    pub(crate) supp_pub_info: OctetString,
-}
-
-/// `GCMParameters` ([RFC 5084 §3.2](https://www.rfc-editor.org/rfc/rfc5084#section-3.2)):
-/// ```text
-/// GCMParameters ::= SEQUENCE {
-///     aes-nonce        OCTET STRING, -- recommended size is 12 octets
-///     aes-ICVlen       AES-GCM-ICVlen DEFAULT 12 }
-/// ```
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub(crate) struct GcmParameters {
-    pub(crate) nonce: OctetString,
-    #[asn1(default = "default_icv_len")]
-    pub(crate) icv_len: u8,
-}
-
-fn default_icv_len() -> u8 {
-    12
 }
 
 struct Recipient {
@@ -290,7 +258,7 @@ fn ecdh_recipient<R: CryptoRng + ?Sized>(
     let eph_point = eph.public_key().to_sec1_point(false);
     let shared = eph.diffie_hellman(recipient);
     let wrap_alg = AlgorithmIdentifierOwned { oid: oid::AES256_WRAP, parameters: None };
-    let kek = derive_kek(shared.raw_secret_bytes(), &wrap_alg, None, super::open::KdfHash::Sha256, 32)?;
+    let kek = derive_kek(shared.raw_secret_bytes(), &wrap_alg, None, KdfHash::Sha256, 32)?;
     let wrapped = aes_wrap(&kek, cek)?;
     Ok(RecipientInfo::Kari(KeyAgreeRecipientInfo {
         version: CmsVersion::V3,
@@ -305,44 +273,6 @@ fn ecdh_recipient<R: CryptoRng + ?Sized>(
         },
         recipient_enc_keys: alloc::vec![RecipientEncryptedKey { rid, enc_key: octets(&wrapped)? }],
     }))
-}
-
-/// X9.63 KDF over `ECC-CMS-SharedInfo`, producing a KEK of `kek_len` octets.
-pub(crate) fn derive_kek(
-    z: &[u8],
-    wrap_alg: &AlgorithmIdentifierOwned,
-    ukm: Option<OctetString>,
-    hash: super::open::KdfHash,
-    kek_len: usize,
-) -> Result<Zeroizing<Vec<u8>>> {
-    let bits = u32::try_from(kek_len * 8).map_err(|_| Error::Cms { reason: "KEK length" })?;
-    let shared_info = EccCmsSharedInfo {
-        key_info: wrap_alg.clone(),
-        entity_u_info: ukm,
-        supp_pub_info: octets(&bits.to_be_bytes())?,
-    }
-    .to_der()
-    .map_err(Error::der("ECC-CMS-SharedInfo"))?;
-    let mut kek = Zeroizing::new(alloc::vec![0u8; kek_len]);
-    let r = match hash {
-        super::open::KdfHash::Sha1 => ansi_x963_kdf::derive_key_into::<sha1::Sha1>(z, &shared_info, &mut kek),
-        super::open::KdfHash::Sha256 => ansi_x963_kdf::derive_key_into::<Sha256>(z, &shared_info, &mut kek),
-        super::open::KdfHash::Sha384 => ansi_x963_kdf::derive_key_into::<sha2::Sha384>(z, &shared_info, &mut kek),
-        super::open::KdfHash::Sha512 => ansi_x963_kdf::derive_key_into::<sha2::Sha512>(z, &shared_info, &mut kek),
-    };
-    r.map_err(|_| Error::Cms { reason: "KDF failed" })?;
-    Ok(kek)
-}
-
-fn aes_wrap(kek: &[u8], cek: &[u8]) -> Result<Vec<u8>> {
-    use aes_kw::{AesKw, KeyInit};
-    let mut out = alloc::vec![0u8; cek.len() + 8];
-    let e = |_| Error::Cms { reason: "AES key wrap failed" };
-    AesKw::<Aes256>::new_from_slice(kek)
-        .map_err(|_| Error::Cms { reason: "KEK length" })?
-        .wrap_key(cek, &mut out)
-        .map_err(e)?;
-    Ok(out)
 }
 
 fn cbc_encrypt_in_place<R: CryptoRng + ?Sized>(

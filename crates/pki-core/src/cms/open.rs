@@ -27,11 +27,10 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
-use super::envelope::GcmParameters;
+use super::primitives::{GcmParameters, KdfHash, aes_unwrap, decryption_failed, derive_kek};
 use crate::{Error, PrivateKey, Result, oid};
 
-/// What [`open`] found.
-#[derive(Debug)]
+/// What [`open`] found. `Debug` shows the content's length and the algorithms by name.
 #[non_exhaustive]
 pub struct Opened {
     /// The decrypted content (for S/MIME, a MIME entity).
@@ -44,13 +43,16 @@ pub struct Opened {
     pub key_algorithm: der::asn1::ObjectIdentifier,
 }
 
-/// KDF hash functions of `dhSinglePass-stdDH-*kdf-scheme`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum KdfHash {
-    Sha1,
-    Sha256,
-    Sha384,
-    Sha512,
+impl core::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let names = crate::oid_names(&[self.content_cipher, self.key_algorithm]);
+        f.debug_struct("Opened")
+            .field("content", &format_args!("<{} bytes>", self.content.len()))
+            .field("authenticated", &self.authenticated)
+            .field("content_cipher", &names[0])
+            .field("key_algorithm", &names[1])
+            .finish()
+    }
 }
 
 /// Decrypts a CMS EnvelopedData or AuthEnvelopedData (DER or BER `ContentInfo`) with the
@@ -253,31 +255,8 @@ fn kari_decrypt(k: &KeyAgreeRecipientInfo, wrapped: &OctetString, key: &p256::Se
         oid::AES256_WRAP => 32,
         oid => return Err(Error::UnsupportedAlgorithm { context: "key wrap", oid }),
     };
-    let kek = super::envelope::derive_kek(shared.raw_secret_bytes(), &wrap_alg, k.ukm.clone(), hash, kek_len)?;
+    let kek = derive_kek(shared.raw_secret_bytes(), &wrap_alg, k.ukm.clone(), hash, kek_len)?;
     aes_unwrap(&kek, wrapped.as_bytes())
-}
-
-fn aes_unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    use aes_kw::{AesKw, KeyInit};
-    if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) {
-        return Err(Error::DecryptionFailed);
-    }
-    let mut out = Zeroizing::new(alloc::vec![0u8; wrapped.len() - 8]);
-    match kek.len() {
-        16 => AesKw::<Aes128>::new_from_slice(kek)
-            .map_err(decryption_failed)?
-            .unwrap_key(wrapped, &mut out)
-            .map_err(decryption_failed)?,
-        24 => AesKw::<Aes192>::new_from_slice(kek)
-            .map_err(decryption_failed)?
-            .unwrap_key(wrapped, &mut out)
-            .map_err(decryption_failed)?,
-        _ => AesKw::<Aes256>::new_from_slice(kek)
-            .map_err(decryption_failed)?
-            .unwrap_key(wrapped, &mut out)
-            .map_err(decryption_failed)?,
-    };
-    Ok(out)
 }
 
 fn content_key_len(alg: &der::asn1::ObjectIdentifier) -> Result<usize> {
@@ -358,8 +337,4 @@ fn gcm_decrypt(
             .decrypt(&nonce.into(), payload)
             .map_err(decryption_failed)
     }
-}
-
-fn decryption_failed<E>(_: E) -> Error {
-    Error::DecryptionFailed
 }

@@ -19,6 +19,7 @@ use rand_core::CryptoRng;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::{Certificate, attr::Attribute};
 
+use super::report::{SignatureStatus, SignedReport, SignerReport};
 use crate::{
     Error, PrivateKey, PublicKey, Result, UnixTime,
     key::DigestAlg,
@@ -148,69 +149,6 @@ fn octets(b: &[u8]) -> Result<OctetString> {
     OctetString::new(b).map_err(Error::der("OCTET STRING"))
 }
 
-/// The outcome of checking one SignerInfo's signature (apart from its certificate chain).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SignatureStatus {
-    /// The signature verifies and the message digest matches the content.
-    Valid,
-    /// The content does not match the messageDigest attribute (the message was changed).
-    DigestMismatch,
-    /// The signature value does not verify under the signer's key.
-    BadSignature,
-    /// The signer's certificate is not in the SignedData.
-    SignerCertificateMissing,
-    /// The contentType attribute is missing or differs from eContentType.
-    ContentTypeMismatch,
-    /// An algorithm this crate cannot check.
-    Unsupported {
-        /// The algorithm.
-        oid: ObjectIdentifier,
-    },
-}
-
-/// One signer's result.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct SignerReport {
-    /// The signer's certificate, if it was found in the SignedData.
-    pub cert: Option<Certificate>,
-    /// Whether the signature itself holds.
-    pub signature: SignatureStatus,
-    /// The signer certificate's chain to the trust anchor, for signing use.
-    pub chain: Verdict,
-    /// The signingTime attribute.
-    pub signing_time: Option<UnixTime>,
-    /// The SMIMECapabilities attribute's algorithms, in the signer's order of preference.
-    pub capabilities: Vec<ObjectIdentifier>,
-}
-
-impl SignerReport {
-    /// True if the signature holds and the chain is valid.
-    pub fn is_valid(&self) -> bool {
-        self.signature == SignatureStatus::Valid && self.chain.is_valid()
-    }
-}
-
-/// The result of [`verify`].
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct SignedReport {
-    /// The signed content: the encapsulated content, or the detached content passed in.
-    pub content: Vec<u8>,
-    /// One report per SignerInfo.
-    pub signers: Vec<SignerReport>,
-    /// Every certificate the SignedData carried.
-    pub certificates: Vec<Certificate>,
-}
-
-impl SignedReport {
-    /// True if there is at least one signer and every signer is valid.
-    pub fn is_valid(&self) -> bool {
-        !self.signers.is_empty() && self.signers.iter().all(SignerReport::is_valid)
-    }
-}
-
 /// Verifies a SignedData `ContentInfo` (DER or BER). For a detached signature pass the signed
 /// content; for an opaque one pass `None`. Each signer's certificate is validated against
 /// `anchor` at `time`, for signing.
@@ -289,6 +227,7 @@ fn check_signer(
         Some(c) => path::validate(c, certs, anchor, time, Usage::Sign),
         None => Verdict::Invalid {
             position: 0,
+            role: path::Role::EndEntity,
             subject: alloc::string::String::new(),
             failure: path::Failure::IssuerNotFound,
         },

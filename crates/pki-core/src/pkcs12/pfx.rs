@@ -383,7 +383,7 @@ fn finish(found: Found) -> Result<Imported, Error> {
     Ok(Imported {
         key_pkcs8_der: key.der,
         cert_der: cert.der,
-        chain: certs.into_iter().map(|c| c.der).collect(),
+        chain_der: certs.into_iter().map(|c| c.der).collect(),
         friendly_name: key.attrs.friendly_name.or(cert.attrs.friendly_name),
     })
 }

@@ -91,7 +91,7 @@ fn the_whole_ceremony_gives_a_chain_that_validates_and_a_p12_that_imports() {
             .unwrap();
         let imported = pkcs12::import(&p12, "pw").unwrap();
         assert_eq!(imported.cert_der, ee_der);
-        assert_eq!(imported.chain, vec![inter_der.clone(), root_der.clone()]);
+        assert_eq!(imported.chain_der, vec![inter_der.clone(), root_der.clone()]);
     }
     // The root's key is not the EE certificate's.
     let err = pkcs12(&root.to_pkcs8_der().unwrap(), &ee_der, &inter_der, &root_der, "pw", true, "x", rng).unwrap_err();

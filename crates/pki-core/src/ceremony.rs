@@ -1,4 +1,6 @@
-//! What a root is asked to sign, read and checked before it signs.
+//! The hybrid CA's ceremony (see the [crate documentation](crate)): what a user's root is
+//! asked to sign, read and checked before it signs. This is the mail relay's own protocol, not
+//! a general X.509 tool; a library user who is not building such a CA does not need it.
 //!
 //! In the ceremony the relay prepares the intermediate's `TBSCertificate` and the user's side
 //! (the browser page, or `mailrelay ceremony`) signs it with the root key. The root signs

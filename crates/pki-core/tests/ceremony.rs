@@ -6,9 +6,9 @@ use der::Encode;
 use pki_core::{
     Error, KeyAlgorithm, PrivateKey, SignatureFormat, UnixTime,
     address::{Domain, Mailbox},
+    ceremony::review_intermediate,
     cert::{self, Issuer, Lifetime, Permitted},
     path::{self, Usage},
-    review::review_intermediate,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
