@@ -34,7 +34,8 @@ mod report;
 pub(crate) mod signed;
 
 pub use envelope::{ContentCipher, Envelope, KeyTransport};
-pub use open::{Opened, open};
+pub(crate) use open::open_at;
+pub use open::{Opened, open, open_in_place};
 pub use report::{SignatureStatus, SignedReport, SignerReport};
 pub use signed::{SignOptions, Signer, SmimeCapability, sign, signer_capabilities, verify, verify_with};
 

@@ -78,9 +78,11 @@ mod header;
 mod pkcs7;
 mod signed;
 
+pub(crate) use codec::is_canonical;
 pub use codec::{canonicalize, canonicalize_in_place};
 pub use content_type::ContentType;
 pub use header::{SplitMessage, header_value, join_message, split_message};
+pub(crate) use pkcs7::decode_pkcs7_mime_in_place;
 pub use pkcs7::{Kind, Pkcs7Mime, SmimeType, build_pkcs7_mime, build_pkcs7_mime_in_place, classify, parse_pkcs7_mime};
 pub use signed::{
     MultipartSigned, boundary_from_bytes, build_multipart_signed, build_multipart_signed_in_place,

@@ -162,13 +162,50 @@ pub fn decrypt_message<R: CryptoRng + ?Sized>(
     key: &PrivateKey,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let split = mime::split_message(msg)?;
-    let p7 = mime::parse_pkcs7_mime(&split.entity())?;
-    if matches!(p7.smime_type, Some(SmimeType::SignedData | SmimeType::CertsOnly | SmimeType::CompressedData)) {
+    let mut out = msg.to_vec();
+    decrypt_message_in_place(&mut out, &[(cert, key)], rng)?;
+    Ok(out)
+}
+
+/// As [`decrypt_message`], in `msg` itself, with the first of `keys` that a RecipientInfo
+/// names: the body is base64-decoded and decrypted where it lies, so that a large message costs
+/// no second copy. On success `msg` holds what [`decrypt_message`] returns.
+///
+/// # Errors
+/// As [`decrypt_message`]; [`Error::NoMatchingRecipient`] if no RecipientInfo names any of
+/// `keys`. On error `msg` is unspecified.
+pub fn decrypt_message_in_place<R: CryptoRng + ?Sized>(
+    msg: &mut Vec<u8>,
+    keys: &[(&Certificate, &PrivateKey)],
+    rng: &mut R,
+) -> Result<()> {
+    let (outer, content_headers, body_start) = {
+        let split = mime::split_message(msg)?;
+        (split.outer_headers, split.content_headers, msg.len() - split.body.len())
+    };
+    let smime_type = mime::decode_pkcs7_mime_in_place(&content_headers, msg, body_start)?;
+    if matches!(smime_type, Some(SmimeType::SignedData | SmimeType::CertsOnly | SmimeType::CompressedData)) {
         return Err(Error::Cms { reason: "the message is not encrypted" });
     }
-    let opened = cms::open(&p7.der, cert, key, rng)?;
-    Ok(mime::join_message(&split.outer_headers, &opened.content))
+    let mut result = Err(Error::NoMatchingRecipient);
+    for (cert, key) in keys {
+        result = cms::open_at(msg, body_start, cert, key, rng);
+        if !matches!(result, Err(Error::NoMatchingRecipient)) {
+            break;
+        }
+    }
+    result?;
+    // As `mime::join_message`: the outer fields (no `Content-*`), a MIME-Version, the entity
+    // in canonical form.
+    let head = mime::join_message(&outer, b"");
+    let entity_start = head.len();
+    msg.splice(..body_start, head);
+    if !mime::is_canonical(&msg[entity_start..]) {
+        let canonical = mime::canonicalize(&msg[entity_start..]);
+        msg.truncate(entity_start);
+        msg.extend_from_slice(&canonical);
+    }
+    Ok(())
 }
 
 /// A verified message. `Debug` shows the message's length, not its bytes; `report`'s `Display`

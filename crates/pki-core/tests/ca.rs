@@ -317,6 +317,35 @@ fn sealed_envelopes_are_strict_der_at_every_length_boundary() {
     }
 }
 
+/// A message is decrypted where it lies, with whichever of the offered keys its RecipientInfos
+/// name; a key that none names leaves the message as it was for the next one.
+#[test]
+fn messages_are_decrypted_in_place_with_the_named_key() {
+    use pki_core::smime;
+    let (r, e) = (ca(KeyAlgorithm::Rsa2048, 8), ca(KeyAlgorithm::P256, 9));
+    let mut g = rng(15);
+    let mut body = String::new();
+    for i in 0..5_000 {
+        body.push_str(&format!("line {i}: some text to make the entity longer than one base64 line\r\n"));
+    }
+    let msg = format!("From: <a@example.org>\r\nSubject: hi\r\nContent-Type: text/plain\r\n\r\n{body}");
+    for cipher in [ContentCipher::Aes256Cbc, ContentCipher::Aes256Gcm] {
+        let sealed = smime::encrypt_message(msg.as_bytes(), std::slice::from_ref(&r.alice), cipher, &mut g).unwrap();
+        let copied = smime::decrypt_message(&sealed, &r.alice, &r.alice_key, &mut g).unwrap();
+        assert!(copied.starts_with(b"From: <a@example.org>\r\nSubject: hi\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"));
+        assert!(copied.ends_with(body.as_bytes()), "{cipher:?}");
+        let mut in_place = sealed.clone();
+        smime::decrypt_message_in_place(&mut in_place, &[(&e.alice, &e.alice_key), (&r.alice, &r.alice_key)], &mut g)
+            .unwrap();
+        assert_eq!(in_place, copied, "{cipher:?}: in place equals the copying decryption");
+        let mut unnamed = sealed.clone();
+        assert!(matches!(
+            smime::decrypt_message_in_place(&mut unnamed, &[(&e.alice, &e.alice_key)], &mut g),
+            Err(Error::NoMatchingRecipient)
+        ));
+    }
+}
+
 /// Offset of the 256-byte RSA encrypted key (OCTET STRING, length 0x0100) in an EnvelopedData.
 fn find_encrypted_key(der: &[u8]) -> usize {
     der.windows(4).position(|w| w == [0x04, 0x82, 0x01, 0x00]).expect("encrypted key") + 4

@@ -63,32 +63,117 @@ impl core::fmt::Debug for Opened {
 /// for a wrong key, tampered ciphertext or bad padding (deliberately indistinguishable);
 /// [`Error::UnsupportedAlgorithm`], [`Error::Der`] for inputs this crate cannot read.
 pub fn open<R: CryptoRng + ?Sized>(input: &[u8], cert: &Certificate, key: &PrivateKey, rng: &mut R) -> Result<Opened> {
-    match super::content_type(input)? {
+    let mut content = input.to_vec();
+    let info = open_in_place(&mut content, cert, key, rng)?;
+    Ok(Opened { content, ..info })
+}
+
+/// As [`open`], in `buf` itself: the encrypted content is decrypted where it lies and moved to
+/// the front, so that a large message costs no second copy. On success `buf` holds the content;
+/// the returned [`Opened`]'s own `content` is empty.
+///
+/// # Errors
+/// As [`open`]. After [`Error::NoMatchingRecipient`] or an unreadable input, `buf` is as it
+/// was and another key can be tried; after [`Error::DecryptionFailed`] it is not.
+pub fn open_in_place<R: CryptoRng + ?Sized>(
+    buf: &mut Vec<u8>,
+    cert: &Certificate,
+    key: &PrivateKey,
+    rng: &mut R,
+) -> Result<Opened> {
+    open_at(buf, 0, cert, key, rng)
+}
+
+/// As [`open_in_place`] for the `ContentInfo` at `buf[start..]`; `buf[..start]` stays.
+pub(crate) fn open_at<R: CryptoRng + ?Sized>(
+    buf: &mut Vec<u8>,
+    start: usize,
+    cert: &Certificate,
+    key: &PrivateKey,
+    rng: &mut R,
+) -> Result<Opened> {
+    let input = buf.get(start..).ok_or(Error::Cms { reason: "no content" })?;
+    // Inputs the walker does not follow (multi-octet tags, detached content) are decoded whole,
+    // and fail or succeed as `der` decides.
+    let Some(layout) = super::ber::enveloped_layout(input) else {
+        let opened = open_decoded(input, cert, key, rng)?;
+        buf.truncate(start);
+        buf.extend_from_slice(&opened.content);
+        return Ok(Opened { content: Vec::new(), ..opened });
+    };
+    let skeleton = &layout.skeleton;
+    let (eci, cek, key_algorithm, mac, aad) = match super::content_type(skeleton)? {
+        oid::CT_ENVELOPED_DATA => {
+            let (_, ed): (_, EnvelopedData) = super::read_content_info(skeleton)?;
+            let (cek, key_algorithm) = recover_cek(&ed.recip_infos, &ed.encrypted_content, cert, key, rng)?;
+            (ed.encrypted_content, cek, key_algorithm, None, None)
+        }
+        oid::CT_AUTH_ENVELOPED_DATA => {
+            let (_, aed): (_, AuthEnvelopedData) = super::read_content_info(skeleton)?;
+            let (cek, key_algorithm) = recover_cek(&aed.recip_infos, &aed.auth_encrypted_content_info, cert, key, rng)?;
+            let aad = auth_attrs_aad(&aed)?;
+            (aed.auth_encrypted_content_info, cek, key_algorithm, Some(aed.mac), Some(aad))
+        }
+        found => return Err(Error::UnexpectedContentType { found }),
+    };
+    // The chunks of a constructed encoding are moved together at `start`: each lies after
+    // where it goes, so nothing is overwritten before it is read.
+    let mut len = 0;
+    for range in &layout.content {
+        let (from, n) = (start + range.start, range.len());
+        buf.copy_within(from..from + n, start + len);
+        len += n;
+    }
+    let mac = mac.as_ref().map(OctetString::as_bytes);
+    let n = decrypt_content_in_place(&eci.content_enc_alg, &cek, &mut buf[start..start + len], mac, aad.flatten().as_deref())?;
+    buf.truncate(start + n);
+    Ok(Opened {
+        content: Vec::new(),
+        authenticated: mac.is_some(),
+        content_cipher: eci.content_enc_alg.oid,
+        key_algorithm,
+    })
+}
+
+/// RFC 5083 §2.2: authenticated attributes are the AAD, DER-encoded with a SET OF tag.
+fn auth_attrs_aad(aed: &AuthEnvelopedData) -> Result<Option<Vec<u8>>> {
+    match &aed.auth_attrs {
+        Some(attrs) => Ok(Some(attrs.to_der().map_err(Error::der("authAttrs"))?)),
+        None => Ok(None),
+    }
+}
+
+/// Opens an input that [`super::ber::enveloped_layout`] does not walk, decoding it whole.
+fn open_decoded<R: CryptoRng + ?Sized>(
+    input: &[u8],
+    cert: &Certificate,
+    key: &PrivateKey,
+    rng: &mut R,
+) -> Result<Opened> {
+    let (eci, cek, key_algorithm, mac, aad) = match super::content_type(input)? {
         oid::CT_ENVELOPED_DATA => {
             let (_, ed): (_, EnvelopedData) = super::read_content_info(input)?;
             let (cek, key_algorithm) = recover_cek(&ed.recip_infos, &ed.encrypted_content, cert, key, rng)?;
-            let content = decrypt_content(&ed.encrypted_content, &cek, None, None)?;
-            Ok(Opened {
-                content,
-                authenticated: false,
-                content_cipher: ed.encrypted_content.content_enc_alg.oid,
-                key_algorithm,
-            })
+            (ed.encrypted_content, cek, key_algorithm, None, None)
         }
         oid::CT_AUTH_ENVELOPED_DATA => {
             let (_, aed): (_, AuthEnvelopedData) = super::read_content_info(input)?;
-            let eci = &aed.auth_encrypted_content_info;
-            let (cek, key_algorithm) = recover_cek(&aed.recip_infos, eci, cert, key, rng)?;
-            // RFC 5083 §2.2: authenticated attributes are the AAD, DER-encoded with a SET OF tag.
-            let aad = match &aed.auth_attrs {
-                Some(attrs) => Some(attrs.to_der().map_err(Error::der("authAttrs"))?),
-                None => None,
-            };
-            let content = decrypt_content(eci, &cek, Some(aed.mac.as_bytes()), aad.as_deref())?;
-            Ok(Opened { content, authenticated: true, content_cipher: eci.content_enc_alg.oid, key_algorithm })
+            let (cek, key_algorithm) = recover_cek(&aed.recip_infos, &aed.auth_encrypted_content_info, cert, key, rng)?;
+            let aad = auth_attrs_aad(&aed)?;
+            (aed.auth_encrypted_content_info, cek, key_algorithm, Some(aed.mac), Some(aad))
         }
-        found => Err(Error::UnexpectedContentType { found }),
-    }
+        found => return Err(Error::UnexpectedContentType { found }),
+    };
+    let mut content = eci
+        .encrypted_content
+        .as_ref()
+        .ok_or(Error::Cms { reason: "detached encrypted content is not supported" })?
+        .as_bytes()
+        .to_vec();
+    let mac = mac.as_ref().map(OctetString::as_bytes);
+    let n = decrypt_content_in_place(&eci.content_enc_alg, &cek, &mut content, mac, aad.flatten().as_deref())?;
+    content.truncate(n);
+    Ok(Opened { content, authenticated: mac.is_some(), content_cipher: eci.content_enc_alg.oid, key_algorithm })
 }
 
 fn recover_cek<R: CryptoRng + ?Sized>(
@@ -268,14 +353,15 @@ fn content_key_len(alg: &der::asn1::ObjectIdentifier) -> Result<usize> {
     })
 }
 
-fn decrypt_content(eci: &EncryptedContentInfo, cek: &[u8], mac: Option<&[u8]>, aad: Option<&[u8]>) -> Result<Vec<u8>> {
+/// Decrypts `buf` in place with the content cipher `alg`; returns the plaintext's length.
+fn decrypt_content_in_place(
+    alg: &AlgorithmIdentifierOwned,
+    cek: &[u8],
+    buf: &mut [u8],
+    mac: Option<&[u8]>,
+    aad: Option<&[u8]>,
+) -> Result<usize> {
     use cbc::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
-    let ct = eci
-        .encrypted_content
-        .as_ref()
-        .ok_or(Error::Cms { reason: "detached encrypted content is not supported" })?
-        .as_bytes();
-    let alg = &eci.content_enc_alg;
     let params = alg.parameters.as_ref().ok_or(Error::Cms { reason: "content cipher without parameters" })?;
     macro_rules! cbc_decrypt {
         ($c:ty) => {{
@@ -285,7 +371,8 @@ fn decrypt_content(eci: &EncryptedContentInfo, cek: &[u8], mac: Option<&[u8]>, a
             }
             cbc::Decryptor::<$c>::new_from_slices(cek, iv.as_bytes())
                 .map_err(decryption_failed)?
-                .decrypt_padded_vec::<Pkcs7>(ct)
+                .decrypt_padded::<Pkcs7>(buf)
+                .map(<[u8]>::len)
                 .map_err(decryption_failed)
         }};
     }
@@ -295,46 +382,42 @@ fn decrypt_content(eci: &EncryptedContentInfo, cek: &[u8], mac: Option<&[u8]>, a
         oid::AES256_CBC if mac.is_none() => cbc_decrypt!(Aes256),
         oid::AES128_GCM | oid::AES256_GCM => {
             let tag = mac.ok_or(Error::Cms { reason: "AES-GCM outside AuthEnvelopedData" })?;
-            gcm_decrypt(alg.oid, params, cek, ct, tag, aad.unwrap_or_default())
+            gcm_decrypt_in_place(alg.oid, params, cek, buf, tag, aad.unwrap_or_default())?;
+            Ok(buf.len())
         }
         oid => Err(Error::UnsupportedAlgorithm { context: "content encryption", oid }),
     }
 }
 
-fn gcm_decrypt(
+fn gcm_decrypt_in_place(
     alg: der::asn1::ObjectIdentifier,
     params: &der::Any,
     cek: &[u8],
-    ct: &[u8],
+    buf: &mut [u8],
     tag: &[u8],
     aad: &[u8],
-) -> Result<Vec<u8>> {
-    use aes_gcm::{
-        Aes128Gcm, Aes256Gcm, KeyInit,
-        aead::{Aead, Payload},
-    };
+) -> Result<()> {
+    use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, aead::AeadInOut};
     let gp: GcmParameters = params.decode_as().map_err(Error::der("GCMParameters"))?;
     let nonce: [u8; 12] = gp
         .nonce
         .as_bytes()
         .try_into()
         .map_err(|_| Error::Cms { reason: "only 12-octet AES-GCM nonces are supported" })?;
-    if tag.len() != 16 || usize::from(gp.icv_len) != 16 {
-        return Err(Error::Cms { reason: "only 16-octet AES-GCM tags are supported" });
-    }
-    let mut buf = Vec::with_capacity(ct.len() + 16);
-    buf.extend_from_slice(ct);
-    buf.extend_from_slice(tag);
-    let payload = Payload { msg: &buf, aad };
+    let tag: [u8; 16] = match tag.try_into() {
+        Ok(t) if usize::from(gp.icv_len) == 16 => t,
+        _ => return Err(Error::Cms { reason: "only 16-octet AES-GCM tags are supported" }),
+    };
     if alg == oid::AES256_GCM {
         Aes256Gcm::new_from_slice(cek)
             .map_err(decryption_failed)?
-            .decrypt(&nonce.into(), payload)
+            .decrypt_inout_detached(&nonce.into(), aad, buf.into(), &tag.into())
             .map_err(decryption_failed)
     } else {
         Aes128Gcm::new_from_slice(cek)
             .map_err(decryption_failed)?
-            .decrypt(&nonce.into(), payload)
+            .decrypt_inout_detached(&nonce.into(), aad, buf.into(), &tag.into())
             .map_err(decryption_failed)
     }
 }
+

@@ -46,7 +46,7 @@ pub fn canonicalize_in_place(entity: &mut Vec<u8>) {
 }
 
 /// Whether every CR in `data` is followed by LF and every LF preceded by CR.
-pub(super) fn is_canonical(data: &[u8]) -> bool {
+pub(crate) fn is_canonical(data: &[u8]) -> bool {
     let mut prev_cr = false;
     for &b in data {
         match b {
@@ -127,11 +127,21 @@ pub(super) fn base64_lines_in_place(buf: &mut Vec<u8>, start: usize) {
 /// tolerated; any other character outside the base64 alphabet is an error, as is
 /// data after the padding. Line numbers in errors are 1-based within `body`.
 pub(super) fn decode_base64(body: &[u8]) -> Result<Vec<u8>, Error> {
-    let mut clean = String::with_capacity(body.len());
+    let mut out = body.to_vec();
+    decode_base64_in_place(&mut out, 0)?;
+    Ok(out)
+}
+
+/// As [`decode_base64`], for the body at `buf[start..]`, in place: on success `buf[start..]`
+/// holds the decoded octets. Every output octet is written where input has already been read,
+/// so the message costs no second buffer. On error `buf[start..]` is unspecified.
+pub(super) fn decode_base64_in_place(buf: &mut Vec<u8>, start: usize) -> Result<(), Error> {
     let mut line = 1usize;
     let mut last_data_line = 1usize;
     let mut padding = 0usize;
-    for &b in body {
+    let mut w = start;
+    for r in start..buf.len() {
+        let b = buf[r];
         match b {
             b'\n' => line = line.saturating_add(1),
             b' ' | b'\t' | b'\r' | 0x0b | 0x0c => {}
@@ -140,31 +150,30 @@ pub(super) fn decode_base64(body: &[u8]) -> Result<Vec<u8>, Error> {
                 if padding > 2 {
                     return Err(Error::Base64 { line });
                 }
-                clean.push('=');
+                buf[w] = b;
+                w += 1;
                 last_data_line = line;
             }
             _ if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' => {
                 if padding > 0 {
                     return Err(Error::Base64 { line });
                 }
-                clean.push(char::from(b));
+                buf[w] = b;
+                w += 1;
                 last_data_line = line;
             }
             _ => return Err(Error::Base64 { line }),
         }
     }
-    match clean.len() % 4 {
+    buf.truncate(w);
+    match (w - start) % 4 {
         0 => {}
-        1 => {
-            return Err(Error::Base64 { line: last_data_line });
-        }
-        rem => {
-            for _ in rem..4 {
-                clean.push('=');
-            }
-        }
+        1 => return Err(Error::Base64 { line: last_data_line }),
+        rem => buf.resize(w + 4 - rem, b'='),
     }
-    Base64::decode_vec(&clean).map_err(|_| Error::Base64 { line: last_data_line })
+    let n = Base64::decode_in_place(&mut buf[start..]).map_err(|_| Error::Base64 { line: last_data_line })?.len();
+    buf.truncate(start + n);
+    Ok(())
 }
 
 /// A short, lossily decoded excerpt of `bytes` for error messages.

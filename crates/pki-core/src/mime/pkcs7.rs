@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::Error;
-use super::codec::{base64_lines_in_place, base64_lines_len, excerpt};
+use super::codec::{base64_lines_in_place, base64_lines_len, decode_base64_in_place, excerpt};
 use super::content_type::ContentType;
 use super::header::{Entity, header_value};
 use super::signed::{decode_cms_body, is_pkcs7_signature};
@@ -150,6 +150,33 @@ pub fn parse_pkcs7_mime(entity: &[u8]) -> Result<Pkcs7Mime, Error> {
         return Err(Error::NotPkcs7Mime { content_type: excerpt(content_type.media_type.as_bytes()) });
     };
     Ok(Pkcs7Mime { smime_type, der: decode_cms_body(&parsed)? })
+}
+
+/// As [`parse_pkcs7_mime`], for an entity whose header fields are `content_headers` and whose
+/// body is `buf[body_start..]`: the body is decoded where it lies, so that `buf[body_start..]`
+/// then holds the CMS object. On error, `buf[body_start..]` is unspecified.
+pub(crate) fn decode_pkcs7_mime_in_place(
+    content_headers: &[u8],
+    buf: &mut Vec<u8>,
+    body_start: usize,
+) -> Result<Option<SmimeType>, Error> {
+    let mut head = Vec::with_capacity(content_headers.len() + 2);
+    head.extend_from_slice(content_headers);
+    head.extend_from_slice(b"\r\n");
+    let parsed = Entity::parse(&head)?;
+    let content_type = parsed.content_type()?;
+    let Some(smime_type) = pkcs7_type(&content_type, parsed.header) else {
+        return Err(Error::NotPkcs7Mime { content_type: excerpt(content_type.media_type.as_bytes()) });
+    };
+    match parsed.transfer_encoding().as_deref() {
+        None | Some("base64" | "7bit") => decode_base64_in_place(buf, body_start)?,
+        Some("binary" | "8bit") => {}
+        Some(other) => return Err(Error::UnsupportedTransferEncoding { encoding: excerpt(other.as_bytes()) }),
+    }
+    if buf.len() <= body_start {
+        return Err(Error::EmptyPayload);
+    }
+    Ok(smime_type)
 }
 
 /// `Some(smime-type)` when the content type denotes a CMS object.
