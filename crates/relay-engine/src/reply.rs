@@ -64,18 +64,20 @@ impl<S: Store> Engine<S> {
         rng: &mut R,
     ) -> (Outcome, Option<Proof>) {
         match self.store.contact_by_reverse_alias(&env.rcpt.normalized()).await {
-            Ok(Some(contact)) => self.reply_to(&contact, data, env, now, rng).await,
+            Ok(Some(contact)) => self.reply_to(&contact, data.to_vec(), env, now, rng).await,
             Ok(None) => (Outcome::Reject(Reply::NO_SUCH_USER), None),
             Err(e) => (Outcome::Defer(EngineError::from(e).defer_reason()), None),
         }
     }
 
     /// Runs the reply pipeline for `contact`, found at `RCPT` time (no second lookup). A
-    /// refusal is recorded in the owner's event log.
+    /// refusal is recorded in the owner's event log. The pipeline works in `data`: it is
+    /// decrypted where it lies, and each later step drops what the one before made, so a reply
+    /// is held at most twice.
     pub async fn reply_to<R: CryptoRng + ?Sized>(
         &self,
         contact: &Contact,
-        data: &[u8],
+        data: Vec<u8>,
         env: &Envelope,
         now: UnixTime,
         rng: &mut R,
@@ -103,7 +105,7 @@ impl<S: Store> Engine<S> {
     async fn reply_inner<R: CryptoRng + ?Sized>(
         &self,
         contact: &Contact,
-        data: &[u8],
+        mut data: Vec<u8>,
         env: &Envelope,
         rng: &mut R,
         now: UnixTime,
@@ -114,26 +116,29 @@ impl<S: Store> Engine<S> {
         let refuse = |r: RefusalReason| Ok(Err((r, alias.account)));
         let verified: Vec<Mailbox> =
             self.store.mailboxes(alias.account).await?.into_iter().filter(|m| m.verified).collect();
-        let Some(msg) = MessageParser::default().parse(data).filter(|m| !m.headers().is_empty()) else {
-            return refuse(RefusalReason::BadMime);
+        // The header fields are all that is read before decryption: the body is not decoded.
+        let (submission, envelope, owner_domains) = {
+            let Some(msg) = MessageParser::default().parse_headers(&data).filter(|m| !m.headers().is_empty()) else {
+                return refuse(RefusalReason::BadMime);
+            };
+            let submission = env
+                .auth
+                .as_ref()
+                .is_some_and(|s| s.account == alias.account && is_verified(&s.mailbox, &verified))
+                && from_is_owner(&msg, &alias, &verified);
+            (submission, envelope_names_owner(&msg, env, &verified), owner_id_domains(&msg, &verified))
         };
         // Refuse before work: a sender that names no verified mailbox (in the envelope and From,
         // or by SMTP AUTH) is refused before any decryption.
-        let submission =
-            env.auth.as_ref().is_some_and(|s| s.account == alias.account && is_verified(&s.mailbox, &verified))
-                && from_is_owner(&msg, &alias, &verified);
-        let envelope = envelope_names_owner(&msg, env, &verified);
         if !submission && !envelope {
             return refuse(RefusalReason::Unauthorized);
         }
-        let plain = match self.decrypt(data, alias.account, contact, rng).await? {
-            Decrypted::Plain => data.to_vec(),
-            Decrypted::Opened(m) => m,
-            Decrypted::NoKey => return refuse(RefusalReason::Undecryptable),
-        };
-        let (plain, opaque_signed_by_owner) = match self.unwrap_opaque(&plain, alias.account, &verified, now).await? {
+        if let Decrypted::NoKey = self.decrypt(&mut data, alias.account, contact, rng).await? {
+            return refuse(RefusalReason::Undecryptable);
+        }
+        let (plain, opaque_signed_by_owner) = match self.unwrap_opaque(&data, alias.account, &verified, now).await? {
             Some((m, by_owner)) => (m, by_owner),
-            None => (plain, false),
+            None => (data, false),
         };
         let proof = if opaque_signed_by_owner || self.signed_by_owner(&plain, alias.account, &verified, now).await? {
             Proof::Signature
@@ -150,7 +155,7 @@ impl<S: Store> Engine<S> {
         }
         let real: Vec<String> = verified.iter().map(|m| m.address.as_str().to_owned()).collect();
         let real_refs: Vec<&str> = real.iter().map(String::as_str).collect();
-        let scrubbed = match scrub::scrub_message(&plain, &Scrub { real: &real_refs, alias: alias.address.as_str() }) {
+        let scrubbed = match scrub::scrub_owned(plain, &Scrub { real: &real_refs, alias: alias.address.as_str() }) {
             Ok(s) => s.message,
             // The address sits where it cannot be removed (a binary attachment, a boundary).
             Err(
@@ -161,7 +166,6 @@ impl<S: Store> Engine<S> {
             Err(_) => return refuse(RefusalReason::BadMime),
         };
         // Boundaries name the owner's client, Content-IDs its host: both are replaced.
-        let owner_domains = owner_id_domains(&msg, &verified);
         let relay_domain = self.config.domains.primary().as_str();
         let map_cid = |id: &str| {
             let owner = id.rsplit_once('@').is_some_and(|(_, d)| owner_domains.iter().any(|o| is_same_or_sub(d, o)));
@@ -172,13 +176,19 @@ impl<S: Store> Engine<S> {
             rng.fill_bytes(&mut b);
             format!("=_{}", hex(&b))
         };
-        let scrubbed = scrub::structure::anonymize(&scrubbed, &mut fresh, &map_cid);
-        let Some(clean) = MessageParser::default().parse(&scrubbed[..]) else { return refuse(RefusalReason::BadMime) };
-        let ctx = ReplyCtx { alias: &alias, contact, account: &account, verified: &verified };
-        let out = match self.reply_headers(&clean, &scrubbed, &ctx, rng).await? {
-            Ok(o) => o,
-            Err(r) => return refuse(r),
+        let anonymized = scrub::structure::anonymize(&scrubbed, &mut fresh, &map_cid);
+        drop(scrubbed);
+        let out = {
+            let Some(clean) = MessageParser::default().parse_headers(&anonymized) else {
+                return refuse(RefusalReason::BadMime);
+            };
+            let ctx = ReplyCtx { alias: &alias, contact, account: &account, verified: &verified };
+            match self.reply_headers(&clean, &anonymized, &ctx, rng).await? {
+                Ok(o) => o,
+                Err(r) => return refuse(r),
+            }
         };
+        drop(anonymized);
         if real.iter().any(|r| !scrub::leaks(&out, r).is_empty()) {
             return refuse(RefusalReason::WouldLeak);
         }
@@ -194,31 +204,34 @@ impl<S: Store> Engine<S> {
         Ok(Ok((delivery, proof)))
     }
 
-    /// Decrypts an S/MIME-encrypted reply with the contact's recipient keys (any profile).
+    /// Decrypts an S/MIME-encrypted reply in place with the contact's recipient keys (any
+    /// profile). `data` is left alone when it is not encrypted.
     async fn decrypt<R: CryptoRng + ?Sized>(
         &self,
-        data: &[u8],
+        data: &mut Vec<u8>,
         account: crate::model::AccountId,
         contact: &Contact,
         rng: &mut R,
     ) -> Result<Decrypted, EngineError> {
         let Ok(split) = pki_core::mime::split_message(data) else { return Ok(Decrypted::Plain) };
-        match pki_core::mime::classify(&split.entity()) {
+        let mut head = split.content_headers;
+        head.extend_from_slice(b"\r\n");
+        match pki_core::mime::classify(&head) {
             Kind::Pkcs7Mime(t) if t != Some(pki_core::mime::SmimeType::SignedData) => {}
             _ => return Ok(Decrypted::Plain),
         }
+        let mut keys = Vec::new();
         for record in self.store.recipient_certs(contact.id).await? {
             let Ok(cert) = <Certificate as der::Decode>::from_der(&record.cert) else { continue };
             let owner = KeyOwner::Recipient { account, contact: contact.id, profile: record.profile };
             let key_der = self.master.unseal(&record.sealed_key, &owner)?;
-            let key = pki_core::PrivateKey::from_pkcs8_der(&key_der)?;
-            match smime::decrypt_message(data, &cert, &key, rng) {
-                Ok(m) => return Ok(Decrypted::Opened(m)),
-                Err(pki_core::Error::NoMatchingRecipient) => continue,
-                Err(_) => return Ok(Decrypted::NoKey),
-            }
+            keys.push((cert, pki_core::PrivateKey::from_pkcs8_der(&key_der)?));
         }
-        Ok(Decrypted::NoKey)
+        let keys: Vec<_> = keys.iter().map(|(c, k)| (c, k)).collect();
+        match smime::decrypt_message_in_place(data, &keys, rng) {
+            Ok(()) => Ok(Decrypted::Opened),
+            Err(_) => Ok(Decrypted::NoKey),
+        }
     }
 
     /// Is the (decrypted) reply signed by the owner's end-entity certificate, valid under one
@@ -350,17 +363,20 @@ impl<S: Store> Engine<S> {
             }
         }
         out.extend_from_slice(b"\r\n");
-        let body = self.reverse_aliases_to_contacts(alias, headers::raw_body(msg, raw)).await?;
-        out.extend_from_slice(&body);
+        self.reverse_aliases_to_contacts(alias, headers::raw_body(msg, raw), &mut out).await?;
         Ok(Ok(out))
     }
 
     /// Reverse aliases of this alias's contacts in the content (the quoted text of a reply)
     /// become the contacts' own addresses: what the contact expects to see, and it keeps the
     /// reverse alias from Cc'd third parties.
-    async fn reverse_aliases_to_contacts(&self, alias: &Alias, body: &[u8]) -> Result<Vec<u8>, EngineError> {
+    async fn reverse_aliases_to_contacts(
+        &self,
+        alias: &Alias,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), EngineError> {
         let found = crate::address::find_at_domains(body, &self.config.domains);
-        let mut out = Vec::with_capacity(body.len());
         let mut last = 0;
         for (range, addr) in found {
             let Some(c) = self.map_recipient(alias, &addr).await? else { continue };
@@ -369,7 +385,7 @@ impl<S: Store> Engine<S> {
             last = range.end;
         }
         out.extend_from_slice(&body[last..]);
-        Ok(out)
+        Ok(())
     }
 
     /// A recipient of a reply must be a reverse alias of a contact of the same alias.
@@ -380,7 +396,7 @@ impl<S: Store> Engine<S> {
 
 enum Decrypted {
     Plain,
-    Opened(Vec<u8>),
+    Opened,
     NoKey,
 }
 

@@ -287,6 +287,16 @@ fn valid_address(a: &str) -> bool {
 /// content, ambiguous headers), or output in which [`leaks`] still finds an address. The reply
 /// must not be sent.
 pub fn scrub_message(raw: &[u8], s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> {
+    scrub_owned(raw.to_vec(), s)
+}
+
+/// As [`scrub_message`], taking the message: one that needs no change is handed back as it is,
+/// and one that does is dropped once its scrubbed copy is made, so that a large reply is held
+/// at most twice.
+///
+/// # Errors
+/// As [`scrub_message`].
+pub fn scrub_owned(raw: Vec<u8>, s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> {
     if s.real.is_empty() {
         return Err(ScrubError::NoRealAddress);
     }
@@ -298,10 +308,15 @@ pub fn scrub_message(raw: &[u8], s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> 
     if !valid_address(s.alias) || !s.alias.is_ascii() || alias_leaks {
         return Err(ScrubError::InvalidAddress { which: "alias", index: 0 });
     }
-    let mut ctx = rewrite::Ctx::new(&matcher, raw);
-    let message = match ctx.message(raw, 0, "")? {
-        rewrite::Out::Keep => raw.to_vec(),
-        rewrite::Out::Replace(bytes) => bytes,
+    let mut ctx = rewrite::Ctx::new(&matcher, &raw);
+    let out = ctx.message(&raw, 0, "")?;
+    let (removed_parts, removed_headers, replacements) = (ctx.removed_parts, ctx.removed_headers, ctx.replacements);
+    let message = match out {
+        rewrite::Out::Keep => raw,
+        rewrite::Out::Replace(bytes) => {
+            drop(raw);
+            bytes
+        }
         rewrite::Out::Drop => return Err(ScrubError::NothingLeft),
     };
     for real in s.real {
@@ -310,12 +325,7 @@ pub fn scrub_message(raw: &[u8], s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> 
             return Err(ScrubError::Residual { leaks: found });
         }
     }
-    Ok(Scrubbed {
-        message,
-        removed_parts: ctx.removed_parts,
-        removed_headers: ctx.removed_headers,
-        replacements: ctx.replacements,
-    })
+    Ok(Scrubbed { message, removed_parts, removed_headers, replacements })
 }
 
 /// Looks for `real` in `raw` in every form a client could show: as it is (case-insensitive),

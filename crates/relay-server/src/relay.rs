@@ -119,7 +119,7 @@ impl RelayHandler {
         let work = async {
             match target {
                 Target::Alias(alias) => engine.forward_to(alias, data, env, now(), &mut rng).await,
-                Target::ReverseAlias(contact) => engine.reply_to(contact, &data, env, now(), &mut rng).await.0,
+                Target::ReverseAlias(contact) => engine.reply_to(contact, data, env, now(), &mut rng).await.0,
             }
         };
         let handle = tokio::runtime::Handle::current();
