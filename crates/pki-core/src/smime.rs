@@ -267,6 +267,31 @@ pub fn verify_message_with(
     Ok(VerifiedMessage { message, report })
 }
 
+/// As [`verify_message_with`], for a caller that needs only the verdict: the message is not
+/// copied. For a `multipart/signed` message the report's `content` is empty (the signed part
+/// is the caller's own, in `msg`); for an opaque signed one it holds the encapsulated content.
+///
+/// # Errors
+/// As [`verify_message_with`].
+pub fn verify_signature_with(
+    msg: &[u8],
+    anchor: &Certificate,
+    intermediates: &[Certificate],
+    time: UnixTime,
+) -> Result<SignedReport> {
+    let split = mime::split_message(msg)?;
+    let mut head = split.content_headers;
+    head.extend_from_slice(b"\r\n");
+    match mime::classify(&head) {
+        mime::Kind::MultipartSigned => {
+            let ms = mime::parse_multipart_signed(msg)?;
+            cms::signed::verify_inner(&ms.signature, Some(&ms.signed_content()), anchor, intermediates, time, false)
+        }
+        mime::Kind::Pkcs7Mime(_) => verify_message_with(msg, anchor, intermediates, time).map(|v| v.report),
+        _ => Err(Error::Cms { reason: "the message is not signed" }),
+    }
+}
+
 /// Reads the SMIMECapabilities a sender advertised in a signed message (in their order of
 /// preference), without judging the signature or its chain.
 ///

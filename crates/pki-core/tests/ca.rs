@@ -346,6 +346,27 @@ fn messages_are_decrypted_in_place_with_the_named_key() {
     }
 }
 
+/// The verdict alone, without a copy of the message, is the verdict of the full verification.
+#[test]
+fn a_signature_is_judged_without_copying_the_message() {
+    use pki_core::smime;
+    let c = ca(KeyAlgorithm::P256, 12);
+    let mut g = rng(16);
+    let signer = Signer { cert: &c.alice, key: &c.alice_key, chain: std::slice::from_ref(&c.inter) };
+    let msg = b"From: <a@example.org>\r\nContent-Type: text/plain\r\n\r\nsigned text\r\n";
+    let signed = smime::sign_message(msg, signer, NOW, &mut g).unwrap();
+    let full = smime::verify_message_with(&signed, &c.root, &[], NOW).unwrap().report;
+    let brief = smime::verify_signature_with(&signed, &c.root, &[], NOW).unwrap();
+    assert!(full.is_valid() && brief.is_valid());
+    assert_eq!(brief.signers.len(), full.signers.len());
+    assert_eq!(brief.signers[0].signature, full.signers[0].signature);
+    assert!(brief.content.is_empty(), "the signed part is the caller's, not copied");
+    let tampered = String::from_utf8(signed).unwrap().replace("signed text", "signed t3xt");
+    let brief = smime::verify_signature_with(tampered.as_bytes(), &c.root, &[], NOW).unwrap();
+    assert_eq!(brief.signers[0].signature, SignatureStatus::DigestMismatch);
+    assert!(smime::verify_signature_with(msg, &c.root, &[], NOW).is_err(), "not signed");
+}
+
 /// Offset of the 256-byte RSA encrypted key (OCTET STRING, length 0x0100) in an EnvelopedData.
 fn find_encrypted_key(der: &[u8]) -> usize {
     der.windows(4).position(|w| w == [0x04, 0x82, 0x01, 0x00]).expect("encrypted key") + 4

@@ -297,6 +297,19 @@ pub fn scrub_message(raw: &[u8], s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> 
 /// # Errors
 /// As [`scrub_message`].
 pub fn scrub_owned(raw: Vec<u8>, s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> {
+    let scrubbed = rewrite_owned(raw, s)?;
+    for real in s.real {
+        let found = leaks(&scrubbed.message, real);
+        if !found.is_empty() {
+            return Err(ScrubError::Residual { leaks: found });
+        }
+    }
+    Ok(scrubbed)
+}
+
+/// As [`scrub_owned`] without the final look for residual leaks, for a caller that looks at
+/// what it finally sends instead (the reply pipeline): the decoded parts are then held once.
+pub(crate) fn rewrite_owned(raw: Vec<u8>, s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> {
     if s.real.is_empty() {
         return Err(ScrubError::NoRealAddress);
     }
@@ -319,12 +332,6 @@ pub fn scrub_owned(raw: Vec<u8>, s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> 
         }
         rewrite::Out::Drop => return Err(ScrubError::NothingLeft),
     };
-    for real in s.real {
-        let found = leaks(&message, real);
-        if !found.is_empty() {
-            return Err(ScrubError::Residual { leaks: found });
-        }
-    }
     Ok(Scrubbed { message, removed_parts, removed_headers, replacements })
 }
 

@@ -136,7 +136,7 @@ pub struct SmtpConfig {
     /// Transactions (`MAIL` commands) per connection.
     pub max_transactions: usize,
     /// MiB of message data in flight across all sessions, each message counted at its
-    /// pipeline's cost (a forward twice, a reply eight times); beyond it, 452 4.3.1.
+    /// pipeline's cost (twice its size, for forwards and replies alike); beyond it, 452 4.3.1.
     pub memory_budget_mb: usize,
     /// `[smtp.tls]`: the certificate and key that `STARTTLS` offers. Unset: no `STARTTLS`.
     pub tls: Option<TlsConfig>,

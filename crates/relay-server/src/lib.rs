@@ -7,6 +7,7 @@ pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod http;
+pub mod malloc;
 pub mod outcomes;
 pub mod relay;
 pub mod smtp;

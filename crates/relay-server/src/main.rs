@@ -134,6 +134,8 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("MAILRELAY_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    let tuned = relay_server::malloc::tune();
+    tracing::debug!(tuned, "allocator: message-sized buffers in their own mappings");
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

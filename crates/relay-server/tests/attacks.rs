@@ -417,8 +417,8 @@ fn large_messages_beyond_the_memory_budget_get_452_before_they_pile_up() {
     }
     let tmp = tempdir();
     let sink = Sink::dumping(&tmp.path().join("sink"));
-    // A budget of 1 MiB. A forward is counted twice: 600 KB does not fit, 200 KB does. A reply
-    // is counted eight times (decrypting and rewriting still copy it): 200 KB does not fit.
+    // A budget of 1 MiB. A message is counted twice (forwards and replies are both worked on
+    // where they lie): 600 KB does not fit, 200 KB does.
     let opts = RelayOptions { smtp_extra: "memory_budget_mb = 1\n".into(), ..RelayOptions::new(sink.port) };
     let relay = Relay::start(tmp.path(), &opts);
     let victim = owner(&relay, &sink, VICTIM, false);
@@ -445,8 +445,8 @@ fn large_messages_beyond_the_memory_budget_get_452_before_they_pile_up() {
     let (code, line) = c.send(STRANGER, &victim.alias, &small).unwrap();
     assert_eq!(code, 250, "{line}");
     assert_eq!(sink.wait_for(before + 1).len(), before + 1, "only the small one was delivered");
-    // The same 200 KB to a reverse alias (a reply) is over the budget; 100 KB is not (and is
-    // refused for what it is, an unauthorised reply).
+    // The same holds for a reply: 600 KB is over the budget; 200 KB is not (and is refused for
+    // what it is, an unauthorised reply).
     let contact = relay.api(
         "POST",
         &format!("/api/aliases/{}/contacts", victim.alias_id),
@@ -455,10 +455,10 @@ fn large_messages_beyond_the_memory_budget_get_452_before_they_pile_up() {
         201,
     );
     let reverse = contact["reverse_alias"].as_str().unwrap().to_owned();
-    let reply = message(&victim.mailbox, &reverse, "re: small", "", &body(200_000));
+    let reply = message(&victim.mailbox, &reverse, "re: big", "", &body(600_000));
     let (code, line) = c.send(&victim.mailbox, &reverse, &reply).unwrap();
     assert_eq!((code, line.as_str()), (452, "452 4.3.1 insufficient system storage, try again later"));
-    let reply = message(&victim.mailbox, &reverse, "re: small", "", &body(100_000));
+    let reply = message(&victim.mailbox, &reverse, "re: small", "", &body(200_000));
     assert_eq!(
         c.send(&victim.mailbox, &reverse, &reply).unwrap().0,
         550,

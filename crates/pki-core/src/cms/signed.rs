@@ -172,13 +172,26 @@ pub fn verify_with(
     intermediates: &[Certificate],
     time: UnixTime,
 ) -> Result<SignedReport> {
+    verify_inner(input, detached, anchor, intermediates, time, true)
+}
+
+/// As [`verify_with`]; with `keep_detached` false, the report's `content` is left empty for
+/// detached content (the caller holds it), so a large message is not copied.
+pub(crate) fn verify_inner(
+    input: &[u8],
+    detached: Option<&[u8]>,
+    anchor: &Certificate,
+    intermediates: &[Certificate],
+    time: UnixTime,
+    keep_detached: bool,
+) -> Result<SignedReport> {
     let (ct, sd, ber): (_, SignedData, _) = super::read_content_info_ber(input)?;
     if ct != oid::CT_SIGNED_DATA {
         return Err(Error::UnexpectedContentType { found: ct });
     }
-    let content = match (&sd.encap_content_info.econtent, detached) {
-        (Some(any), _) => encapsulated_octets(any, ber.then_some(input))?,
-        (None, Some(c)) => c.to_vec(),
+    let content: alloc::borrow::Cow<'_, [u8]> = match (&sd.encap_content_info.econtent, detached) {
+        (Some(any), _) => encapsulated_octets(any, ber.then_some(input))?.into(),
+        (None, Some(c)) => c.into(),
         (None, None) => return Err(Error::Cms { reason: "detached signature without the signed content" }),
     };
     let certificates: Vec<Certificate> = sd
@@ -198,6 +211,8 @@ pub fn verify_with(
         .iter()
         .map(|si| check_signer(si, &sd.encap_content_info.econtent_type, &content, &pool, anchor, time))
         .collect();
+    // Detached content is the caller's own: it is copied only for a caller that keeps it.
+    let content = if keep_detached || sd.encap_content_info.econtent.is_some() { content.into_owned() } else { Vec::new() };
     Ok(SignedReport { content, signers, certificates })
 }
 

@@ -12,7 +12,7 @@ use mail_parser::{Address, HeaderValue, MessageParser, PartType};
 use pki_core::mime::ContentType;
 
 use super::classify::{BodyKind, body_kind};
-use super::codec::{Cte, ascii_safe, decode, decode_charset, find_bytes};
+use super::codec::{Cte, ascii_safe, decode, decode_charset};
 use super::matcher::{Matcher, Skips};
 use super::tree::{Entity, parse_entity, split_multipart, unfold};
 use super::words::decode_words;
@@ -33,8 +33,7 @@ pub(super) fn leaks(raw: &[u8], real: &str) -> Vec<Leak> {
         d.push("", LeakPlace::Raw { offset: hit.range.start }, form);
     }
     d.message(raw, 0, "", None);
-    let nested = raw.to_ascii_lowercase();
-    let nested = ["message/rfc822", "message/global"].iter().map(|t| count(&nested, t.as_bytes())).sum::<usize>();
+    let nested = ["message/rfc822", "message/global"].iter().map(|t| count(raw, t.as_bytes())).sum::<usize>();
     if d.too_deep || nested > MAX_NESTED_FOR_MAIL_PARSER {
         d.push("", LeakPlace::Body, LeakForm::Uninspected);
     } else if let Some(msg) = MessageParser::default().parse(raw) {
@@ -43,13 +42,20 @@ pub(super) fn leaks(raw: &[u8], real: &str) -> Vec<Leak> {
     d.found
 }
 
-/// How many times `needle` occurs in `hay`.
+/// How many times `needle` (lowercase) occurs in `hay`, ignoring ASCII case (without a
+/// lowercased copy of `hay`, which may be a whole large message).
 fn count(hay: &[u8], needle: &[u8]) -> usize {
+    let Some((&first, _)) = needle.split_first() else { return 0 };
     let mut n = 0;
     let mut pos = 0;
-    while let Some(i) = hay.get(pos..).and_then(|h| find_bytes(h, needle)) {
-        n += 1;
-        pos += i + needle.len();
+    while pos + needle.len() <= hay.len() {
+        let starts = hay[pos].to_ascii_lowercase() == first;
+        if starts && hay[pos..pos + needle.len()].eq_ignore_ascii_case(needle) {
+            n += 1;
+            pos += needle.len();
+        } else {
+            pos += 1;
+        }
     }
     n
 }
@@ -282,4 +288,16 @@ fn header_strings<'a>(value: &'a HeaderValue<'_>) -> Vec<Cow<'a, str>> {
         _ => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn count_ignores_case_and_does_not_overlap() {
+        assert_eq!(super::count(b"Message/RFC822 x message/rfc822message/rfc822", b"message/rfc822"), 3);
+        assert_eq!(super::count(b"aaaa", b"aa"), 2);
+        assert_eq!(super::count(b"message/rfc82", b"message/rfc822"), 0);
+        assert_eq!(super::count(b"", b"x"), 0);
+        assert_eq!(super::count(b"abc", b""), 0);
+    }
 }

@@ -16,6 +16,10 @@ use super::{MAX_DEPTH, MAX_PARTS, RemovalReason, RemovedPart, ScrubError};
 /// whose `keydata=` holds the address is dropped too.)
 const DROPPED_FIELDS: &[&str] = &["autocrypt", "autocrypt-gossip", "autocrypt-draft-state", "openpgp"];
 
+/// Room kept in front of a rewritten part's body for the fields of a `multipart/signed` wrapper
+/// that it replaces, so that they go in without a second copy of the body.
+const HEAD_SLACK: usize = 16 * 1024;
+
 /// How much of a body is decoded to recognise keys and certificates.
 const SNIFF_LEN: usize = 2048;
 
@@ -220,17 +224,27 @@ impl<'m> Ctx<'m> {
         if body.is_none() && !headers.changed() {
             return Out::Keep;
         }
-        let mut out = self.header_bytes(buf, ent, headers, false);
-        let mut sep = buf.get(ent.sep.clone()).unwrap_or_default();
-        if sep.is_empty() && (body.as_ref().is_some_and(|b| !b.is_empty()) || !ent.body.is_empty()) {
-            sep = self.eol;
-        }
-        out.extend_from_slice(sep);
+        let has_body = body.as_ref().is_some_and(|b| !b.is_empty());
+        let mut out = self.head(buf, ent, headers, has_body, body.as_ref().map_or(ent.body.len(), Vec::len));
         match body {
             Some(b) => out.extend_from_slice(&b),
             None => out.extend_from_slice(buf.get(ent.body.clone()).unwrap_or_default()),
         }
         Out::Replace(out)
+    }
+
+    /// The entity's scrubbed header block and the empty line, with room reserved for a body
+    /// of `body_len` octets (and some slack for a wrapper's fields, see [`Self::signed`]), so
+    /// that a large part is written once, where it ends up.
+    fn head(&self, buf: &[u8], ent: &Entity, headers: &Headers, has_body: bool, body_len: usize) -> Vec<u8> {
+        let mut out = self.header_bytes(buf, ent, headers, false);
+        out.reserve(body_len.saturating_add(HEAD_SLACK));
+        let mut sep = buf.get(ent.sep.clone()).unwrap_or_default();
+        if sep.is_empty() && (has_body || !ent.body.is_empty()) {
+            sep = self.eol;
+        }
+        out.extend_from_slice(sep);
+        out
     }
 
     /// Scrubs plain bytes (a preamble or epilogue) in place.
@@ -285,19 +299,20 @@ impl<'m> Ctx<'m> {
         if untouched && matches!(preamble, Cow::Borrowed(_)) && matches!(tail, Cow::Borrowed(_)) {
             return Ok(self.assemble(buf, ent, &headers, None));
         }
-        let mut body = Vec::with_capacity(ent.body.len());
-        body.extend_from_slice(&preamble);
-        for (child, out) in mp.children.iter().zip(outs) {
-            let bytes = match out {
+        // Written straight after the scrubbed header: kept parts are copied once, from `buf`.
+        let mut out = self.head(buf, ent, &headers, true, ent.body.len());
+        out.extend_from_slice(&preamble);
+        for (child, part) in mp.children.iter().zip(outs) {
+            let kept: &[u8] = match &part {
                 Out::Drop => continue,
-                Out::Keep => buf.get(child.content.clone()).unwrap_or_default().to_vec(),
+                Out::Keep => buf.get(child.content.clone()).unwrap_or_default(),
                 Out::Replace(bytes) => bytes,
             };
-            body.extend_from_slice(buf.get(child.delim.clone()).unwrap_or_default());
-            body.extend_from_slice(&bytes);
+            out.extend_from_slice(buf.get(child.delim.clone()).unwrap_or_default());
+            out.extend_from_slice(kept);
         }
-        body.extend_from_slice(&tail);
-        Ok(self.assemble(buf, ent, &headers, Some(body)))
+        out.extend_from_slice(&tail);
+        Ok(Out::Replace(out))
     }
 
     /// Replaces a `multipart/signed` by its first part: the wrapper's fields other than
@@ -321,10 +336,10 @@ impl<'m> Ctx<'m> {
         }
         let Some(first) = mp.children.first() else { return Ok(Out::Drop) };
         let cent = parse_entity(buf, first.content.clone());
-        let inner = match self.entity(buf, &cent, depth + 1, &child_path(path, 0), false)? {
+        let inner: Cow<'_, [u8]> = match self.entity(buf, &cent, depth + 1, &child_path(path, 0), false)? {
             Out::Drop => return Ok(Out::Drop),
-            Out::Keep => buf.get(first.content.clone()).unwrap_or_default().to_vec(),
-            Out::Replace(bytes) => bytes,
+            Out::Keep => Cow::Borrowed(buf.get(first.content.clone()).unwrap_or_default()),
+            Out::Replace(bytes) => Cow::Owned(bytes),
         };
         let mut out = self.header_bytes(buf, ent, headers, true);
         let outer: Vec<Vec<u8>> = ent
@@ -346,8 +361,19 @@ impl<'m> Ctx<'m> {
         }
         let sep = inner.get(ient.sep.clone()).unwrap_or_default();
         out.extend_from_slice(if sep.is_empty() { self.eol } else { sep });
-        out.extend_from_slice(inner.get(ient.body.clone()).unwrap_or_default());
-        Ok(Out::Replace(out))
+        // A scrubbed first part gets the new header in front of its body where it lies
+        // (`head` left room for it); a kept one is copied once, from `buf`.
+        match inner {
+            Cow::Owned(mut inner) => {
+                let body_start = ient.body.start.min(inner.len());
+                inner.splice(..body_start, out);
+                Ok(Out::Replace(inner))
+            }
+            Cow::Borrowed(inner) => {
+                out.extend_from_slice(inner.get(ient.body.clone()).unwrap_or_default());
+                Ok(Out::Replace(out))
+            }
+        }
     }
 
     /// Scrubs a nested message (decoding and re-encoding its transfer encoding if any).

@@ -18,7 +18,7 @@ use super::proto::DEFAULT_MAX_LINE;
 /// | `max_errors` | 10 | the reply to the error, then 421 4.7.0, then close |
 /// | `max_session_time` | 30 min for the whole connection, however busy | 421 4.7.0 at the next wait for input (a message being received is cut off), then close |
 /// | `max_transactions` | 100 `MAIL` commands per connection | 421 4.7.0 instead of the next `MAIL`, then close |
-/// | `memory_budget` | 256 MiB of message data in flight across all sessions, each message counted at its destination's memory cost (a forward twice, a reply eight times) | 452 4.3.1 at `MAIL` for a `SIZE=` that does not fit; otherwise the message stops being kept when it no longer fits, and is answered 452 4.3.1 after its end |
+/// | `memory_budget` | 256 MiB of message data in flight across all sessions, each message counted at its destination's memory cost (twice its size, for forwards and replies alike) | 452 4.3.1 at `MAIL` for a `SIZE=` that does not fit; otherwise the message stops being kept when it no longer fits, and is answered 452 4.3.1 after its end |
 /// | `max_connections` | 100 | 421 4.7.0, then close |
 /// | `max_connections_per_ip` | 10 (per IPv4 address, per IPv6 /64) | 421 4.7.0, then close |
 /// | `connection_rate_per_ip` | burst 60, 1,200 an hour, per IPv4 address or IPv6 /64 | 421 4.7.0, then close |
