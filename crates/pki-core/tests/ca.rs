@@ -332,7 +332,11 @@ fn messages_are_decrypted_in_place_with_the_named_key() {
     for cipher in [ContentCipher::Aes256Cbc, ContentCipher::Aes256Gcm] {
         let sealed = smime::encrypt_message(msg.as_bytes(), std::slice::from_ref(&r.alice), cipher, &mut g).unwrap();
         let copied = smime::decrypt_message(&sealed, &r.alice, &r.alice_key, &mut g).unwrap();
-        assert!(copied.starts_with(b"From: <a@example.org>\r\nSubject: hi\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"));
+        assert!(
+            copied.starts_with(
+                b"From: <a@example.org>\r\nSubject: hi\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+            )
+        );
         assert!(copied.ends_with(body.as_bytes()), "{cipher:?}");
         let mut in_place = sealed.clone();
         smime::decrypt_message_in_place(&mut in_place, &[(&e.alice, &e.alice_key), (&r.alice, &r.alice_key)], &mut g)

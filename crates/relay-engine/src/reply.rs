@@ -121,11 +121,9 @@ impl<S: Store> Engine<S> {
             let Some(msg) = MessageParser::default().parse_headers(&data).filter(|m| !m.headers().is_empty()) else {
                 return refuse(RefusalReason::BadMime);
             };
-            let submission = env
-                .auth
-                .as_ref()
-                .is_some_and(|s| s.account == alias.account && is_verified(&s.mailbox, &verified))
-                && from_is_owner(&msg, &alias, &verified);
+            let submission =
+                env.auth.as_ref().is_some_and(|s| s.account == alias.account && is_verified(&s.mailbox, &verified))
+                    && from_is_owner(&msg, &alias, &verified);
             (submission, envelope_names_owner(&msg, env, &verified), owner_id_domains(&msg, &verified))
         };
         // Refuse before work: a sender that names no verified mailbox (in the envelope and From,

@@ -141,7 +141,8 @@ pub(crate) fn enveloped_layout(input: &[u8]) -> Option<EnvelopedLayout> {
         _ => return None,
     }
     let eci = der_tlv(0x30, &[content_type.raw, algorithm.raw])?;
-    let parts: Vec<&[u8]> = fields.iter().enumerate().map(|(i, f)| if i == eci_at { &eci[..] } else { f.raw }).collect();
+    let parts: Vec<&[u8]> =
+        fields.iter().enumerate().map(|(i, f)| if i == eci_at { &eci[..] } else { f.raw }).collect();
     let data = der_tlv(0x30, &parts)?;
     let explicit = der_tlv(0xa0, &[&data])?;
     Some(EnvelopedLayout { skeleton: der_tlv(0x30, &[oid.raw, &explicit])?, content })

@@ -125,7 +125,13 @@ pub(crate) fn open_at<R: CryptoRng + ?Sized>(
         len += n;
     }
     let mac = mac.as_ref().map(OctetString::as_bytes);
-    let n = decrypt_content_in_place(&eci.content_enc_alg, &cek, &mut buf[start..start + len], mac, aad.flatten().as_deref())?;
+    let n = decrypt_content_in_place(
+        &eci.content_enc_alg,
+        &cek,
+        &mut buf[start..start + len],
+        mac,
+        aad.flatten().as_deref(),
+    )?;
     buf.truncate(start + n);
     Ok(Opened {
         content: Vec::new(),
@@ -420,4 +426,3 @@ fn gcm_decrypt_in_place(
             .map_err(decryption_failed)
     }
 }
-

@@ -212,7 +212,8 @@ pub(crate) fn verify_inner(
         .map(|si| check_signer(si, &sd.encap_content_info.econtent_type, &content, &pool, anchor, time))
         .collect();
     // Detached content is the caller's own: it is copied only for a caller that keeps it.
-    let content = if keep_detached || sd.encap_content_info.econtent.is_some() { content.into_owned() } else { Vec::new() };
+    let content =
+        if keep_detached || sd.encap_content_info.econtent.is_some() { content.into_owned() } else { Vec::new() };
     Ok(SignedReport { content, signers, certificates })
 }
 
