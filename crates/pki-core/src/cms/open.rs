@@ -101,21 +101,7 @@ pub(crate) fn open_at<R: CryptoRng + ?Sized>(
         buf.extend_from_slice(&opened.content);
         return Ok(Opened { content: Vec::new(), ..opened });
     };
-    let skeleton = &layout.skeleton;
-    let (eci, cek, key_algorithm, mac, aad) = match super::content_type(skeleton)? {
-        oid::CT_ENVELOPED_DATA => {
-            let (_, ed): (_, EnvelopedData) = super::read_content_info(skeleton)?;
-            let (cek, key_algorithm) = recover_cek(&ed.recip_infos, &ed.encrypted_content, cert, key, rng)?;
-            (ed.encrypted_content, cek, key_algorithm, None, None)
-        }
-        oid::CT_AUTH_ENVELOPED_DATA => {
-            let (_, aed): (_, AuthEnvelopedData) = super::read_content_info(skeleton)?;
-            let (cek, key_algorithm) = recover_cek(&aed.recip_infos, &aed.auth_encrypted_content_info, cert, key, rng)?;
-            let aad = auth_attrs_aad(&aed)?;
-            (aed.auth_encrypted_content_info, cek, key_algorithm, Some(aed.mac), Some(aad))
-        }
-        found => return Err(Error::UnexpectedContentType { found }),
-    };
+    let Unlocked { eci, cek, key_algorithm, mac, aad } = unlock(&layout.skeleton, cert, key, rng)?;
     // The chunks of a constructed encoding are moved together at `start`: each lies after
     // where it goes, so nothing is overwritten before it is read.
     let mut len = 0;
@@ -125,13 +111,7 @@ pub(crate) fn open_at<R: CryptoRng + ?Sized>(
         len += n;
     }
     let mac = mac.as_ref().map(OctetString::as_bytes);
-    let n = decrypt_content_in_place(
-        &eci.content_enc_alg,
-        &cek,
-        &mut buf[start..start + len],
-        mac,
-        aad.flatten().as_deref(),
-    )?;
+    let n = decrypt_content_in_place(&eci.content_enc_alg, &cek, &mut buf[start..start + len], mac, aad.as_deref())?;
     buf.truncate(start + n);
     Ok(Opened {
         content: Vec::new(),
@@ -141,11 +121,36 @@ pub(crate) fn open_at<R: CryptoRng + ?Sized>(
     })
 }
 
-/// RFC 5083 §2.2: authenticated attributes are the AAD, DER-encoded with a SET OF tag.
-fn auth_attrs_aad(aed: &AuthEnvelopedData) -> Result<Option<Vec<u8>>> {
-    match &aed.auth_attrs {
-        Some(attrs) => Ok(Some(attrs.to_der().map_err(Error::der("authAttrs"))?)),
-        None => Ok(None),
+/// What opening needs besides the ciphertext: its cipher, the content key, and for
+/// AuthEnvelopedData the MAC and the AAD.
+struct Unlocked {
+    eci: EncryptedContentInfo,
+    cek: Zeroizing<Vec<u8>>,
+    key_algorithm: der::asn1::ObjectIdentifier,
+    mac: Option<OctetString>,
+    aad: Option<Vec<u8>>,
+}
+
+/// Decodes an EnvelopedData or AuthEnvelopedData `ContentInfo` and recovers the content key
+/// from the RecipientInfo that names `cert`.
+fn unlock<R: CryptoRng + ?Sized>(input: &[u8], cert: &Certificate, key: &PrivateKey, rng: &mut R) -> Result<Unlocked> {
+    match super::content_type(input)? {
+        oid::CT_ENVELOPED_DATA => {
+            let (_, ed): (_, EnvelopedData) = super::read_content_info(input)?;
+            let (cek, key_algorithm) = recover_cek(&ed.recip_infos, &ed.encrypted_content, cert, key, rng)?;
+            Ok(Unlocked { eci: ed.encrypted_content, cek, key_algorithm, mac: None, aad: None })
+        }
+        oid::CT_AUTH_ENVELOPED_DATA => {
+            let (_, aed): (_, AuthEnvelopedData) = super::read_content_info(input)?;
+            let (cek, key_algorithm) = recover_cek(&aed.recip_infos, &aed.auth_encrypted_content_info, cert, key, rng)?;
+            // RFC 5083 §2.2: authenticated attributes are the AAD, DER-encoded with a SET OF tag.
+            let aad = match &aed.auth_attrs {
+                Some(attrs) => Some(attrs.to_der().map_err(Error::der("authAttrs"))?),
+                None => None,
+            };
+            Ok(Unlocked { eci: aed.auth_encrypted_content_info, cek, key_algorithm, mac: Some(aed.mac), aad })
+        }
+        found => Err(Error::UnexpectedContentType { found }),
     }
 }
 
@@ -156,20 +161,7 @@ fn open_decoded<R: CryptoRng + ?Sized>(
     key: &PrivateKey,
     rng: &mut R,
 ) -> Result<Opened> {
-    let (eci, cek, key_algorithm, mac, aad) = match super::content_type(input)? {
-        oid::CT_ENVELOPED_DATA => {
-            let (_, ed): (_, EnvelopedData) = super::read_content_info(input)?;
-            let (cek, key_algorithm) = recover_cek(&ed.recip_infos, &ed.encrypted_content, cert, key, rng)?;
-            (ed.encrypted_content, cek, key_algorithm, None, None)
-        }
-        oid::CT_AUTH_ENVELOPED_DATA => {
-            let (_, aed): (_, AuthEnvelopedData) = super::read_content_info(input)?;
-            let (cek, key_algorithm) = recover_cek(&aed.recip_infos, &aed.auth_encrypted_content_info, cert, key, rng)?;
-            let aad = auth_attrs_aad(&aed)?;
-            (aed.auth_encrypted_content_info, cek, key_algorithm, Some(aed.mac), Some(aad))
-        }
-        found => return Err(Error::UnexpectedContentType { found }),
-    };
+    let Unlocked { eci, cek, key_algorithm, mac, aad } = unlock(input, cert, key, rng)?;
     let mut content = eci
         .encrypted_content
         .as_ref()
@@ -177,7 +169,7 @@ fn open_decoded<R: CryptoRng + ?Sized>(
         .as_bytes()
         .to_vec();
     let mac = mac.as_ref().map(OctetString::as_bytes);
-    let n = decrypt_content_in_place(&eci.content_enc_alg, &cek, &mut content, mac, aad.flatten().as_deref())?;
+    let n = decrypt_content_in_place(&eci.content_enc_alg, &cek, &mut content, mac, aad.as_deref())?;
     content.truncate(n);
     Ok(Opened { content, authenticated: mac.is_some(), content_cipher: eci.content_enc_alg.oid, key_algorithm })
 }
