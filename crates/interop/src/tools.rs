@@ -167,6 +167,28 @@ impl Gpgsm {
         a.extend_from_slice(args);
         run("gpgsm", &a, stdin, &[("GNUPGHOME", &self.home)])
     }
+    /// Makes `p12` from `key`, `cert` and `chain` with OpenSSL in the legacy format that old
+    /// clients read (PBE-SHA1-3DES, a SHA-1 MAC, password `pw`) and imports it. gpgsm 2.2
+    /// cannot decrypt the key bag of a few percent of such files, which OpenSSL and NSS read
+    /// (`data error at "shrouded_key_bag.decrypted-text"`, the same file every time: 1 in 30
+    /// here). Such a file is made again, with fresh salts, up to four times.
+    pub fn import_openssl_p12(&self, key: &str, cert: &str, chain: Option<&str>, p12: &str) -> Out {
+        let mut args = vec!["pkcs12", "-export", "-inkey", key, "-in", cert];
+        if let Some(chain) = chain {
+            args.extend(["-certfile", chain]);
+        }
+        args.extend(["-passout", "pass:pw", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES"]);
+        args.extend(["-macalg", "sha1", "-out", p12]);
+        let mut tries = 0;
+        loop {
+            openssl(&args).expect_ok("openssl pkcs12 -export");
+            let out = self.run(&["--passphrase-fd", "0", "--import", p12], Some(b"pw\n"));
+            tries += 1;
+            if out.ok || tries == 4 || !out.stderr.contains("shrouded_key_bag.decrypted-text") {
+                return out;
+            }
+        }
+    }
     /// Marks a root as trusted for S/MIME through trustlist.txt (SHA-1 fingerprint + `S`).
     pub fn trust_root(&self, root_pem: &str) {
         let fpr = openssl(&["x509", "-in", root_pem, "-noout", "-fingerprint", "-sha1"]).expect_ok("fingerprint");

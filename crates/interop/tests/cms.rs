@@ -135,29 +135,9 @@ fn gpgsm_and_nss_decrypt_the_default_envelope() {
     // gpgsm: import the key through a compat PKCS#12 made by openssl (the tool under test here
     // is gpgsm's CMS code, not our PKCS#12).
     let p12 = w.p("alice.p12");
-    openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        &w.p("alice.key"),
-        "-in",
-        &w.p("alice.pem"),
-        "-certfile",
-        &w.p("inter.pem"),
-        "-passout",
-        "pass:pw",
-        "-keypbe",
-        "PBE-SHA1-3DES",
-        "-certpbe",
-        "PBE-SHA1-3DES",
-        "-macalg",
-        "sha1",
-        "-out",
-        &p12,
-    ])
-    .expect_ok("openssl pkcs12");
     let gpg = Gpgsm::new(&w);
-    gpg.run(&["--passphrase-fd", "0", "--import", &p12], Some(b"pw\n")).expect_ok("gpgsm --import");
+    gpg.import_openssl_p12(&w.p("alice.key"), &w.p("alice.pem"), Some(&w.p("inter.pem")), &p12)
+        .expect_ok("gpgsm --import");
     let out = gpg.run(&["--passphrase-fd", "0", "--decrypt", &input], Some(b"pw\n"));
     assert!(out.ok && out.stdout_bytes == ENTITY, "gpgsm --decrypt: {}", out.all());
     // NSS: cmsutil -D with the key in the database.
@@ -405,31 +385,10 @@ fn we_verify_what_the_tools_sign() {
     ])
     .expect_ok("openssl sign opaque");
     let p12 = w.p("alice.p12");
-    openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        &key,
-        "-in",
-        &alice,
-        "-certfile",
-        &inter,
-        "-passout",
-        "pass:pw",
-        "-keypbe",
-        "PBE-SHA1-3DES",
-        "-certpbe",
-        "PBE-SHA1-3DES",
-        "-macalg",
-        "sha1",
-        "-out",
-        &p12,
-    ])
-    .expect_ok("pkcs12");
     let gpg = Gpgsm::new(&w);
     gpg.run(&["--import", &w.p("root.pem")], None).expect_ok("import root");
     gpg.trust_root(&w.p("root.pem"));
-    gpg.run(&["--passphrase-fd", "0", "--import", &p12], Some(b"pw\n")).expect_ok("gpgsm import p12");
+    gpg.import_openssl_p12(&key, &alice, Some(&inter), &p12).expect_ok("gpgsm import p12");
     gpg.run(
         &[
             "--passphrase-fd",

@@ -133,26 +133,7 @@ fn gpgsm_and_nss_read_our_messages() {
     let sealed = smime::encrypt_message(MSG, std::slice::from_ref(&h.alice), ContentCipher::default(), &mut g).unwrap();
     let b64 = w.write("sealed.b64", body_of(&sealed));
     let p12 = w.p("alice.p12");
-    openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        &w.p("alice.key"),
-        "-in",
-        &w.p("alice.pem"),
-        "-passout",
-        "pass:pw",
-        "-keypbe",
-        "PBE-SHA1-3DES",
-        "-certpbe",
-        "PBE-SHA1-3DES",
-        "-macalg",
-        "sha1",
-        "-out",
-        &p12,
-    ])
-    .expect_ok("p12");
-    gpg.run(&["--passphrase-fd", "0", "--import", &p12], Some(b"pw\n")).expect_ok("import p12");
+    gpg.import_openssl_p12(&w.p("alice.key"), &w.p("alice.pem"), None, &p12).expect_ok("import p12");
     let out = gpg.run(&["--passphrase-fd", "0", "--assume-base64", "--decrypt", &b64], Some(b"pw\n"));
     assert!(out.ok && out.stdout.contains("Hello Alice,\r\n"), "gpgsm decrypt: {}", out.all());
 }
