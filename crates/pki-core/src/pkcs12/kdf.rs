@@ -184,15 +184,40 @@ fn kdf<D: EagerHash>(id: u8, password: &[u8], salt: &[u8], rounds: u32, out: &mu
             *dst = *src;
         }
         a.as_mut_slice().zeroize();
-        for block in i.chunks_mut(v) {
-            let mut carry = 1u16;
-            for (x, y) in block.iter_mut().rev().zip(b.iter().rev()) {
-                let [lo, hi] = (u16::from(*x) + u16::from(*y) + carry).to_le_bytes();
-                *x = lo;
-                carry = u16::from(hi);
-            }
+        add_one_plus(&mut i, &b);
+    }
+}
+
+/// Step 6c: every block `I_j` of `i` becomes `I_j + B + 1 (mod 2^8v)`, `v = b.len()`.
+fn add_one_plus(i: &mut [u8], b: &[u8]) {
+    for block in i.chunks_mut(b.len()) {
+        let mut carry = 1u16;
+        for (x, y) in block.iter_mut().rev().zip(b.iter().rev()) {
+            let [lo, hi] = (u16::from(*x) + u16::from(*y) + carry).to_le_bytes();
+            *x = lo;
+            carry = u16::from(hi);
         }
     }
+}
+
+/// Whether GnuPG's PKCS#12 reader (gpgsm's `minip12.c`) derives another key than RFC 7292
+/// from `salt` and `password` (BMP) with SHA-1, for a key longer than one hash (3DES: 24
+/// octets). It writes each updated 64-octet block of `I` as a number without leading zero
+/// octets, so a block whose first octet becomes 0 is shifted and the second hash differs:
+/// about one salt in 128, and gpgsm then cannot open the bag.
+pub(super) fn gnupg_misderives(id: u8, password: &[u8], salt: &[u8], rounds: u32) -> bool {
+    use sha1::Digest;
+    const V: usize = 64;
+    let mut i = Zeroizing::new(Vec::with_capacity(2 * V));
+    i.extend(salt.iter().cycle().take(salt.len().div_ceil(V) * V));
+    i.extend(password.iter().cycle().take(password.len().div_ceil(V) * V));
+    let mut a = Sha1::new().chain_update([id; V]).chain_update(i.as_slice()).finalize();
+    for _ in 1..rounds.max(1) {
+        a = Sha1::digest(a);
+    }
+    let b: Zeroizing<Vec<u8>> = Zeroizing::new(a.iter().cycle().take(V).copied().collect());
+    add_one_plus(&mut i, &b);
+    i.chunks(V).any(|block| block.first() == Some(&0))
 }
 
 /// HMAC of `data` under `key`.
@@ -357,6 +382,16 @@ mod tests {
             let out = pkcs12_kdf(alg, id, pw, &salt, iter, len).unwrap();
             assert_eq!(out.as_slice(), hex(expected).as_slice(), "{alg:?}");
         }
+    }
+
+    #[test]
+    fn gnupg_misderives_the_salt_of_a_file_gpgsm_could_not_open() {
+        // The key bag of an OpenSSL-made file (password "pw", 2048 iterations) that gpgsm 2.2
+        // failed to decrypt every time ("data error at shrouded_key_bag.decrypted-text"), and
+        // the certificate bag of the same file, which it opened.
+        let pw = [0, b'p', 0, b'w', 0, 0];
+        assert!(gnupg_misderives(ID_KEY, &pw, &hex("9D2566ED6E6F654E"), 2048));
+        assert!(!gnupg_misderives(ID_KEY, &pw, &hex("24BD1A66FF535772"), 2048));
     }
 
     #[test]

@@ -32,6 +32,9 @@ use super::{
 
 /// Length of the random PBKDF2 salt we write (128 bits, as NIST SP 800-132 asks).
 const PBES2_SALT_LEN: usize = 16;
+/// How many salts are drawn at most to find one that gpgsm reads right (each fails with a
+/// probability of about 1/128).
+const GNUPG_SALT_TRIES: usize = 16;
 /// Length of the random salt of the PKCS#12 PBE schemes (OpenSSL's `PKCS5_SALT_LEN`).
 const PKCS12_PBE_SALT_LEN: usize = 8;
 /// AES block / IV length.
@@ -251,9 +254,16 @@ fn encrypt_pkcs12_3des<R: CryptoRng + ?Sized>(
     rng: &mut R,
     plaintext: &[u8],
 ) -> Result<(AlgorithmIdentifierOwned, Vec<u8>), Error> {
-    let mut salt = [0u8; PKCS12_PBE_SALT_LEN];
-    rng.fill_bytes(&mut salt);
     let pw = password_bmp;
+    // A salt that gpgsm would misread is drawn again (about one in 128; see
+    // `kdf::gnupg_misderives`), so that the compatible flavour opens in gpgsm too.
+    let mut salt = [0u8; PKCS12_PBE_SALT_LEN];
+    for _ in 0..GNUPG_SALT_TRIES {
+        rng.fill_bytes(&mut salt);
+        if !kdf::gnupg_misderives(kdf::ID_KEY, pw, &salt, iterations) {
+            break;
+        }
+    }
     let key = kdf::pkcs12_kdf(HashAlg::Sha1, kdf::ID_KEY, pw, &salt, iterations, 24)?;
     let iv = kdf::pkcs12_kdf(HashAlg::Sha1, kdf::ID_IV, pw, &salt, iterations, DES_IV_LEN)?;
     let ciphertext = cbc_encrypt::<des::TdesEde3>(&key, &iv, plaintext)?;
@@ -271,6 +281,19 @@ mod tests {
     use super::*;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
+
+    /// The compatible flavour never writes a salt that gpgsm misreads. Without the redraw,
+    /// about 1 in 128 would be (99% of runs of this test would find one).
+    #[test]
+    fn compatible_salts_are_ones_gpgsm_reads() {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let password = Password::new("pw");
+        for _ in 0..600 {
+            let (alg, _) = encrypt(Flavour::Compatible, &password, 1, &mut rng, b"x").unwrap();
+            let params: Pkcs12PbeParams = alg.parameters.unwrap().decode_as().unwrap();
+            assert!(!kdf::gnupg_misderives(kdf::ID_KEY, &password.bmp, params.salt.as_bytes(), 1));
+        }
+    }
 
     fn round_trip(flavour: Flavour, pw: &str) {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
