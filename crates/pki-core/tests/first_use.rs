@@ -1,7 +1,6 @@
 //! What a new user of the crate meets first: loading what OpenSSL wrote, trusting a
 //! self-signed certificate directly, reading a verdict, using an imported PKCS#12 file, and the
-//! errors of the usual first mistakes. (The same tasks against the `openssl` command line live
-//! in `crates/interop/tests/examples.rs`.)
+//! errors of the usual first mistakes. The inputs are files OpenSSL made (`fixtures/pki/ossl`).
 
 #![allow(clippy::unwrap_used)]
 
