@@ -1,7 +1,7 @@
 // Loads pki-wasm (pki-core compiled to WebAssembly, no wasm-bindgen) and wraps its
 // pointer/length exports. The module is fetched with a checked hash: `cargo xtask web` writes it
 // below, and index.html carries this file's own SRI hash.
-const WASM_INTEGRITY = "sha384-vO2dVJ/FgFllay5/dIziw5a0fCrvkLbJFDyq9T9kYlPMNSHlf2Uo2Eg6OAl4xk4c";
+const WASM_INTEGRITY = "sha384-yi6IYgp3Y0y3vKUNb2f8eeiHjGFb4Y6XytYo/uHcQp/ZNviS+xSXBRDQ4AarsJ9R";
 
 const ERRORS = { 1: "bad input", 2: "not seeded", 3: "refused", 4: "signature or key mismatch", 5: "out of order" };
 
