@@ -7,7 +7,7 @@ use pki_core::KeyAlgorithm;
 use rand_core::SeedableRng;
 use relay_engine::{Engine, KeyPool, address::RelayDomains, seal::MasterKey};
 
-use crate::{config::Config, delivery::Smarthost, store::SqlStore};
+use crate::{config::Config, delivery::Client, store::SqlStore};
 
 /// The running relay's parts.
 pub struct App {
@@ -16,7 +16,7 @@ pub struct App {
     /// The engine over the SQL store.
     pub engine: Arc<Engine<SqlStore>>,
     /// The next hop.
-    pub next_hop: Arc<Smarthost>,
+    pub next_hop: Arc<Client>,
     /// What became of each message, by reason (for `/metrics`).
     pub outcomes: Arc<crate::outcomes::Outcomes>,
 }
@@ -85,7 +85,7 @@ impl App {
             KeyPool::new(KeyAlgorithm::Rsa2048, config.abuse.key_pool).with_on_demand(config.abuse.keygen_on_demand);
         let engine = Arc::new(Engine::new(store, engine_config, master, pool));
         let next_hop = Arc::new(
-            Smarthost::from_config(&config.next_hop, &config.smtp.hostname)
+            Client::from_config(&config.next_hop, &config.smtp.hostname)
                 .map_err(|e| AppError::Config(e.to_string()))?,
         );
         spawn_pool_refill(engine.clone());

@@ -193,9 +193,6 @@ pub struct Client {
     idle: Mutex<HashMap<String, Vec<Conn>>>,
 }
 
-/// The name the client had when it only spoke to a smarthost.
-pub type Smarthost = Client;
-
 impl Client {
     /// A plaintext client for the smarthost at `hop.address`, as for one on loopback; see
     /// [`Client::with_tls`] and [`Client::with_auth`].

@@ -29,7 +29,7 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     app::{App, AppError, os_rng},
     config::Config,
-    delivery::{NextHop, Smarthost, TlsMode, TlsSettings},
+    delivery::{Client, NextHop, TlsMode, TlsSettings},
     relay::RelayHandler,
     smtp::{self, Destination, Handler, Limits, Reply},
 };
@@ -186,8 +186,8 @@ pub async fn run(data_dir: Option<PathBuf>, serve: Option<SocketAddr>) -> Result
     Ok(())
 }
 
-fn client(address: String) -> Smarthost {
-    Smarthost::new(NextHop {
+fn client(address: String) -> Client {
+    Client::new(NextHop {
         address,
         helo: "demo.client".into(),
         reply_timeout: Duration::from_secs(30),

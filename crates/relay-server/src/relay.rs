@@ -33,7 +33,7 @@ use tokio::sync::Semaphore;
 
 use crate::{
     app::{App, os_rng},
-    delivery::{HopError, Smarthost},
+    delivery::{Client, HopError},
     outcomes::{Outcomes, Pipeline, Verdict},
     smtp::{Destination, Handler, Reply, SessionInfo},
     store::SqlStore,
@@ -47,7 +47,7 @@ pub const MAX_PIPELINES: usize = 8;
 /// The relay's handler.
 pub struct RelayHandler {
     engine: Arc<Engine<SqlStore>>,
-    next_hop: Arc<Smarthost>,
+    next_hop: Arc<Client>,
     hostname: String,
     outcomes: Arc<Outcomes>,
     pipelines: Semaphore,

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use relay_server::delivery::{HopError, NextHop, Smarthost};
+use relay_server::delivery::{Client, HopError, NextHop};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,
@@ -88,8 +88,8 @@ async fn peer(mode: Peer) -> (String, Arc<Mutex<Seen>>) {
     (addr, seen)
 }
 
-fn hop(address: String) -> Smarthost {
-    Smarthost::new(NextHop {
+fn hop(address: String) -> Client {
+    Client::new(NextHop {
         address,
         helo: "relay.test".into(),
         reply_timeout: Duration::from_millis(500),

@@ -632,7 +632,7 @@ async fn the_real_mailer_sends_the_code_through_the_next_hop() {
 
     use relay_server::{
         config::Secret,
-        delivery::{NextHop, Smarthost},
+        delivery::{Client, NextHop},
         http::{AppState, SmarthostMailer},
         smtp::Limits,
     };
@@ -645,7 +645,7 @@ async fn the_real_mailer_sends_the_code_through_the_next_hop() {
     let address = listener.local_addr().unwrap().to_string();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(relay_server::smtp::serve(listener, sink.clone(), Limits::default(), stopped));
-    let hop = Smarthost::new(NextHop {
+    let hop = Client::new(NextHop {
         address,
         helo: "relay.test".into(),
         reply_timeout: Duration::from_secs(10),

@@ -4,7 +4,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 
 use pki_core::UnixTime;
 
-use crate::delivery::{HopError, Smarthost};
+use crate::delivery::{Client, HopError};
 
 /// A future a [`Mailer`] returns.
 pub type MailFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HopError>> + Send + 'a>>;
@@ -19,12 +19,12 @@ pub trait Mailer: Send + Sync {
 
 /// A [`Mailer`] over the relay's next hop.
 pub struct SmarthostMailer {
-    hop: Arc<Smarthost>,
+    hop: Arc<Client>,
 }
 
 impl SmarthostMailer {
     /// Sends through `hop`.
-    pub fn new(hop: Arc<Smarthost>) -> Self {
+    pub fn new(hop: Arc<Client>) -> Self {
         SmarthostMailer { hop }
     }
 }
