@@ -27,10 +27,11 @@ pub(super) fn keydata(value: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The longest armor label looked at.
-const MAX_LABEL: usize = 64;
+pub(super) const MAX_LABEL: usize = 64;
 
-/// What an armor label holds.
-fn reason(label: &[u8]) -> Option<RemovalReason> {
+/// What an armor label holds: the one table of key and signature labels, for armored blocks in
+/// text and for parts that start with one (`classify`).
+pub(super) fn reason(label: &[u8]) -> Option<RemovalReason> {
     let label = String::from_utf8_lossy(label).to_ascii_uppercase();
     match label.as_str() {
         "PGP PUBLIC KEY BLOCK" => Some(RemovalReason::PublicKey),

@@ -106,16 +106,8 @@ fn sniff_armor(prefix: &[u8]) -> Option<RemovalReason> {
     let start = prefix.iter().position(|b| !b.is_ascii_whitespace())?;
     let rest = prefix.get(start..)?;
     let label = rest.strip_prefix(b"-----BEGIN ")?;
-    let end = label.iter().take(64).position(|&b| b == b'-')?;
-    let label = String::from_utf8_lossy(label.get(..end)?).to_ascii_uppercase();
-    match label.as_str() {
-        "PGP PUBLIC KEY BLOCK" => Some(RemovalReason::PublicKey),
-        "PGP PRIVATE KEY BLOCK" | "PGP SECRET KEY BLOCK" => Some(RemovalReason::PrivateKey),
-        "PGP SIGNATURE" => Some(RemovalReason::Signature),
-        l if l.contains("PRIVATE KEY") => Some(RemovalReason::PrivateKey),
-        l if l.contains("CERTIFICATE") || l == "PKCS7" || l == "CMS" => Some(RemovalReason::Certificate),
-        _ => None,
-    }
+    let end = label.iter().take(super::armor::MAX_LABEL).position(|&b| b == b'-')?;
+    super::armor::reason(label.get(..end)?)
 }
 
 /// The first OpenPGP packet of binary content (RFC 9580 §4.2).
