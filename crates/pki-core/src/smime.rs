@@ -279,10 +279,7 @@ pub fn verify_signature_with(
     intermediates: &[Certificate],
     time: UnixTime,
 ) -> Result<SignedReport> {
-    let split = mime::split_message(msg)?;
-    let mut head = split.content_headers;
-    head.extend_from_slice(b"\r\n");
-    match mime::classify(&head) {
+    match mime::split_message(msg)?.kind() {
         mime::Kind::MultipartSigned => {
             let ms = mime::parse_multipart_signed(msg)?;
             cms::signed::verify_inner(&ms.signature, Some(&ms.signed_content()), anchor, intermediates, time, false)

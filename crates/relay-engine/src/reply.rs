@@ -216,9 +216,7 @@ impl<S: Store> Engine<S> {
         rng: &mut R,
     ) -> Result<Decrypted, EngineError> {
         let Ok(split) = pki_core::mime::split_message(data) else { return Ok(Decrypted::Plain) };
-        let mut head = split.content_headers;
-        head.extend_from_slice(b"\r\n");
-        match pki_core::mime::classify(&head) {
+        match split.kind() {
             Kind::Pkcs7Mime(t) if t != Some(pki_core::mime::SmimeType::SignedData) => {}
             _ => return Ok(Decrypted::Plain),
         }

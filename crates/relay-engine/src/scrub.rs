@@ -287,17 +287,7 @@ fn valid_address(a: &str) -> bool {
 /// content, ambiguous headers), or output in which [`leaks`] still finds an address. The reply
 /// must not be sent.
 pub fn scrub_message(raw: &[u8], s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> {
-    scrub_owned(raw.to_vec(), s)
-}
-
-/// As [`scrub_message`], taking the message: one that needs no change is handed back as it is,
-/// and one that does is dropped once its scrubbed copy is made, so that a large reply is held
-/// at most twice.
-///
-/// # Errors
-/// As [`scrub_message`].
-pub fn scrub_owned(raw: Vec<u8>, s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> {
-    let scrubbed = rewrite_owned(raw, s)?;
+    let scrubbed = rewrite_owned(raw.to_vec(), s)?;
     for real in s.real {
         let found = leaks(&scrubbed.message, real);
         if !found.is_empty() {
@@ -307,8 +297,9 @@ pub fn scrub_owned(raw: Vec<u8>, s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> 
     Ok(scrubbed)
 }
 
-/// As [`scrub_owned`] without the final look for residual leaks, for a caller that looks at
-/// what it finally sends instead (the reply pipeline): the decoded parts are then held once.
+/// As [`scrub_message`], taking the message (handed back when it needs no change) and without
+/// the final look for residual leaks, for a caller that looks at what it finally sends instead
+/// (the reply pipeline): a large reply is then held at most twice.
 pub(crate) fn rewrite_owned(raw: Vec<u8>, s: &Scrub<'_>) -> Result<Scrubbed, ScrubError> {
     if s.real.is_empty() {
         return Err(ScrubError::NoRealAddress);

@@ -208,6 +208,13 @@ impl SplitMessage<'_> {
         out.extend_from_slice(self.body);
         out
     }
+
+    /// What the entity is, read from its `Content-*` fields alone (the body is not copied):
+    /// [`classify`](super::classify) of [`Self::entity`].
+    #[must_use]
+    pub fn kind(&self) -> super::Kind {
+        super::classify(&self.content_headers)
+    }
 }
 
 /// Splits an RFC 5322 message into outer header fields and the MIME entity.
